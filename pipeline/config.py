@@ -1,0 +1,132 @@
+"""Project configuration: find the project root from the current directory and read radio.toml."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+CONFIG_NAME = "radio.toml"
+ENGINES = ("espeak",)
+
+
+@dataclass(frozen=True)
+class Presenter:
+    name: str
+    espeak_voice: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    scripts_dir: Path
+    templates_dir: Path
+    stations_file: Path
+    build_dir: Path
+    lexicon_file: Path
+    engine: str
+    speech_rate_wpm: int
+    presenters: Mapping[str, Presenter]
+    jobs: int
+    mp3_bitrate_kbps: int
+    item_gap_s: float
+
+    @property
+    def programs_dir(self) -> Path:
+        return self.build_dir / "programs"
+
+    @property
+    def playlists_dir(self) -> Path:
+        return self.build_dir / "playlists"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.build_dir / "cache"
+
+    @property
+    def effective_jobs(self) -> int:
+        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
+
+
+def find_config(start: Path) -> Path:
+    """The nearest radio.toml in `start` or a folder above it; never where the package is installed."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(f"no {CONFIG_NAME} in {start} or any folder above it (run radio inside a project)")
+
+
+def _table(data: Mapping[str, Any], key: str, path: Path) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError("must be a table", path=path, field=key)
+    return value
+
+
+def _get(table: Mapping[str, Any], key: str, kind: type, default: Any, path: Path, section: str) -> Any:
+    value = table.get(key, default)
+    # bool is an int in Python; a config value of `true` for a number is a mistake worth naming
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"must be {kind.__name__}, got {value!r}", path=path, field=f"{section}.{key}")
+    return value
+
+
+def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> Settings:
+    path = config_path if config_path is not None else find_config((cwd or Path.cwd()).resolve())
+    path = path.resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=path) from exc
+    root = path.parent
+    paths = _table(data, "paths", path)
+    speech = _table(data, "speech", path)
+    render = _table(data, "render", path)
+    schedule = _table(data, "schedule", path)
+
+    def resolve(key: str, default: str) -> Path:
+        return root / str(_get(paths, key, str, default, path, "paths"))
+
+    engine = os.environ.get("RADIO_ENGINE") or _get(speech, "engine", str, "espeak", path, "speech")
+    if engine not in ENGINES:
+        raise ConfigError(
+            f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}", path=path, field="speech.engine"
+        )
+    presenters: dict[str, Presenter] = {}
+    for name, table in _table(data, "presenters", path).items():
+        if not isinstance(table, dict):
+            raise ConfigError("must be a table", path=path, field=f"presenters.{name}")
+        voice = _get(table, "espeak", str, "vi", path, f"presenters.{name}")
+        presenters[name] = Presenter(name=name, espeak_voice=voice)
+    if not presenters:
+        raise ConfigError(
+            "declare at least one presenter, e.g. [presenters.female]", path=path, field="presenters"
+        )
+    rate = _get(speech, "rate_wpm", int, 145, path, "speech")
+    if not 80 <= rate <= 400:
+        raise ConfigError("must be between 80 and 400", path=path, field="speech.rate_wpm")
+    jobs = _get(render, "jobs", int, 0, path, "render")
+    if jobs < 0:
+        raise ConfigError("must be 0 (one per core) or more", path=path, field="render.jobs")
+    return Settings(
+        root=root,
+        scripts_dir=resolve("scripts", "scripts"),
+        templates_dir=resolve("templates", "audio_templates"),
+        stations_file=resolve("stations", "schedules/stations.yaml"),
+        build_dir=Path(os.environ.get("RADIO_BUILD_DIR") or resolve("build", "build")),
+        lexicon_file=resolve("lexicon", "lexicon.yaml"),
+        engine=engine,
+        speech_rate_wpm=rate,
+        presenters=presenters,
+        jobs=jobs,
+        mp3_bitrate_kbps=_get(render, "mp3_bitrate_kbps", int, 96, path, "render"),
+        item_gap_s=float(_get(schedule, "item_gap_s", (int | float), 2, path, "schedule")),  # type: ignore[arg-type]
+    )

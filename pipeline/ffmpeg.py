@@ -1,0 +1,143 @@
+"""The one module that runs ffmpeg and ffprobe. Every call goes through `run`, which turns a failure
+into a RenderError carrying the tail of ffmpeg's stderr."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.errors import RenderError, ToolMissingError
+from pipeline.models import AudioFormat, Loudness
+
+FFMPEG = "ffmpeg"
+FFPROBE = "ffprobe"
+BASE_ARGS = (FFMPEG, "-nostdin", "-hide_banner", "-nostats", "-y")
+SUMMARY_RE = re.compile(
+    r"Integrated loudness:\s*I:\s*(?P<i>-?[\d.]+|-inf) LUFS.*?"
+    r"Loudness range:\s*LRA:\s*(?P<lra>-?[\d.]+) LU"
+    r"(?:.*?True peak:\s*Peak:\s*(?P<tp>-?[\d.]+|-inf) dBFS)?",
+    re.DOTALL,
+)
+
+
+def check_tools() -> None:
+    """Stop before any work when ffmpeg or ffprobe is missing."""
+    for tool in (FFMPEG, FFPROBE):
+        if shutil.which(tool) is None:
+            raise ToolMissingError(
+                f"{tool} is not installed (on Debian: apt-get install ffmpeg, or run make demo)"
+            )
+
+
+def run(args: Sequence[str], *, what: str, path: Path | None = None) -> str:
+    """Run ffmpeg/ffprobe; return stderr (where ffmpeg logs measurements); raise RenderError on failure."""
+    try:
+        done = subprocess.run(list(args), capture_output=True, text=True, errors="replace", check=False)
+    except FileNotFoundError:
+        raise ToolMissingError(f"{args[0]} is not installed") from None
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-6:])
+        raise RenderError(f"{what} failed (ffmpeg exit {done.returncode}): {tail}", path=path)
+    return done.stdout if args[0] == FFPROBE else done.stderr
+
+
+def probe(path: Path) -> dict[str, object]:
+    out = run(
+        [
+            FFPROBE,
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration,bit_rate:stream=codec_name,sample_rate,channels",
+            "-of",
+            "json",
+            str(path),
+        ],
+        what=f"reading {path.name}",
+        path=path,
+    )
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+def duration_of(path: Path) -> float:
+    """Duration in seconds of an audio file; a clear error naming the file when it is missing or corrupt."""
+    if not path.is_file():
+        raise RenderError("audio file is missing", path=path)
+    data = probe(path)
+    fmt = data.get("format")
+    streams = data.get("streams")
+    if not isinstance(fmt, dict) or not streams or "duration" not in fmt:
+        raise RenderError("not a readable audio file", path=path)
+    seconds = float(fmt["duration"])
+    if seconds <= 0:
+        raise RenderError("audio file is empty", path=path)
+    return seconds
+
+
+def audio_format(path: Path) -> AudioFormat:
+    data = probe(path)
+    streams = data.get("streams")
+    fmt = data.get("format")
+    if not isinstance(streams, list) or not streams or not isinstance(fmt, dict):
+        raise RenderError("no audio stream", path=path)
+    stream = streams[0]
+    return AudioFormat(
+        codec=str(stream["codec_name"]),
+        sample_rate=int(stream["sample_rate"]),
+        channels=int(stream["channels"]),
+        bitrate_kbps=round(int(fmt.get("bit_rate", 0)) / 1000),
+    )
+
+
+def parse_loudness(stderr: str) -> Loudness:
+    summary = stderr[stderr.rfind("Summary:") :]
+    match = SUMMARY_RE.search(summary)
+    if match is None:
+        raise RenderError("ffmpeg printed no loudness summary")
+
+    def number(text: str | None) -> float:
+        return float("-inf") if text in (None, "-inf") else float(text)  # type: ignore[arg-type]
+
+    return Loudness(
+        integrated_lufs=number(match.group("i")),
+        true_peak_dbtp=number(match.group("tp")),
+        lra=number(match.group("lra")),
+    )
+
+
+def measure(path: Path, *, true_peak: bool = True) -> Loudness:
+    """Integrated loudness, LRA and true peak of a file as decoded (ITU-R BS.1770 via ebur128)."""
+    peak = "true" if true_peak else "none"
+    stderr = run(
+        [*BASE_ARGS, "-i", str(path), "-af", f"ebur128=peak={peak}:framelog=verbose", "-f", "null", "-"],
+        what=f"measuring {path.name}",
+        path=path,
+    )
+    return parse_loudness(stderr)
+
+
+def render_graph(
+    inputs: Sequence[Sequence[str]],
+    graph: str,
+    output_label: str,
+    out: Path,
+    *,
+    codec_args: Sequence[str],
+    what: str,
+) -> str:
+    """Run one filtergraph over the inputs (each: input options, then the file) into `out`."""
+    args: list[str] = list(BASE_ARGS)
+    for spec in inputs:
+        args += [*spec[:-1], "-i", spec[-1]]
+    args += ["-filter_complex", graph, "-map", f"[{output_label}]", *codec_args, str(out)]
+    return run(args, what=what)
+
+
+def transcode(src: Path, out: Path, *, filters: str, codec_args: Sequence[str], what: str) -> str:
+    args = [*BASE_ARGS, "-i", str(src), "-af", filters, "-map_metadata", "-1", *codec_args, str(out)]
+    return run(args, what=what, path=src)

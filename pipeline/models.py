@@ -1,0 +1,111 @@
+"""Data passed between stages. Every type is a frozen dataclass: stages never mutate their inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+KINDS = ("program", "notice", "filler")
+PRIORITIES = ("normal", "priority", "emergency")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    speaker: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    line: int
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True)
+class ScriptMeta:
+    id: str
+    kind: str
+    title: str
+    series: str
+    producer: str
+    template: str
+    voices: tuple[tuple[str, str], ...]  # (speaker label, presenter name), first is the default
+    valid_from: date
+    valid_until: date
+    targets: tuple[str, ...]
+    priority: str
+
+
+@dataclass(frozen=True)
+class Script:
+    path: Path
+    meta: ScriptMeta
+    sections: tuple[Section, ...]
+    sha256: str
+    field_lines: tuple[tuple[str, int], ...] = ()  # front-matter field -> line, for messages
+
+    def line_of(self, field: str) -> int:
+        return dict(self.field_lines).get(field, 1)
+
+
+@dataclass(frozen=True)
+class SpokenParagraph:
+    section: int
+    speaker: str
+    written: str
+    spoken: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SpokenScript:
+    script: Script
+    paragraphs: tuple[SpokenParagraph, ...]
+
+
+@dataclass(frozen=True)
+class SpeechSegment:
+    section: int
+    speaker: str
+    engine: str
+    voice: str
+    audio: Path
+    duration_s: float
+    cached: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated_lufs: float
+    true_peak_dbtp: float
+    lra: float
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    codec: str
+    sample_rate: int
+    channels: int
+    bitrate_kbps: int
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A span of the finished program: a paragraph of speech or a chapter."""
+
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    program_id: str
+    script: Path
+    manifest: Path
+    skipped: bool  # nothing changed since the last render
+    warnings: tuple[str, ...] = ()
