@@ -122,14 +122,19 @@ def pluck(
         stretch = k * np.sqrt(1.0 + 6e-5 * k * k)
         if freq * stretch > 11000.0:
             break
-        amp = abs(np.sin(np.pi * k * position)) / k**1.15 * np.exp(-(k - 1) * 0.22 / brightness)
-        tau = tau0 / (1.0 + 0.45 * (k - 1) ** 1.25 / brightness)
+        amp = abs(np.sin(np.pi * k * position)) / k**1.15 * np.exp(-(k - 1) * 0.14 / brightness)
+        tau = tau0 / (1.0 + 0.3 * (k - 1) ** 1.25 / brightness)
         out += amp * np.exp(-t / tau) * np.sin(2.0 * np.pi * stretch * cycles)
     return out * edge_envelope(n, attack, 0.03)
 
 
 def partials(
-    freq: float, dur: float, ratios: Sequence[float], amps: Sequence[float], taus: Sequence[float], attack: float
+    freq: float,
+    dur: float,
+    ratios: Sequence[float],
+    amps: Sequence[float],
+    taus: Sequence[float],
+    attack: float,
 ) -> Signal:
     """Sum of exponentially decaying inharmonic partials (mallets and bells)."""
     n = n_samples(dur)
@@ -267,7 +272,9 @@ def beats(bpm: float) -> Callable[[float], float]:
     return lambda b: LEAD_IN_S + b * 60.0 / bpm
 
 
-def chord_pad(start: float, notes: Sequence[int], hold: float, gain: float, release: float = 1.2) -> list[Part]:
+def chord_pad(
+    start: float, notes: Sequence[int], hold: float, gain: float, release: float = 1.2
+) -> list[Part]:
     """A pad chord spread across the stereo field; left and right get differently detuned voices
     (decorrelated, so the width collapses gracefully to mono)."""
     parts = []
@@ -282,7 +289,9 @@ def chord_pad(start: float, notes: Sequence[int], hold: float, gain: float, rele
 # --------------------------------------------------------------------------- effects (pure, whole-buffer)
 
 
-def spectral_filter(x: Signal, highpass: float, lowpass: float, order: int = 2, *, circular: bool = False) -> Signal:
+def spectral_filter(
+    x: Signal, highpass: float, lowpass: float, order: int = 2, *, circular: bool = False
+) -> Signal:
     """Zero-phase Butterworth-magnitude high/low-pass in the frequency domain. Circular filtering keeps a
     loop periodic; otherwise the signal is zero-padded so nothing wraps round."""
     n = len(x)
@@ -358,7 +367,8 @@ def k_weighting(f: Signal) -> Signal:
 def loudness_lufs(x: Signal) -> float:
     """Gated integrated loudness (BS.1770 / EBU R128), K-weighting applied as a zero-phase magnitude."""
     m = len(x)
-    weighted = np.fft.irfft(np.fft.rfft(x, axis=0) * k_weighting(np.fft.rfftfreq(m, 1.0 / SR))[:, None], m, axis=0)
+    gain = k_weighting(np.fft.rfftfreq(m, 1.0 / SR).astype(np.float64))
+    weighted = np.fft.irfft(np.fft.rfft(x, axis=0) * gain[:, None], m, axis=0)
     block, hop = n_samples(0.4), n_samples(0.1)
     power = weighted**2
     starts = range(0, max(1, m - block + 1), hop)
@@ -439,7 +449,7 @@ def final_chord(at: float, tail: float, vel: float = 1.0) -> list[Part]:
         Part(at + 0.035, pluck(hz(74), tail, decay=1.4), 0.55 * vel, -0.35),
         Part(at + 0.07, pluck(hz(79), tail, decay=1.3), 0.45 * vel, 0.35),
         Part(at, bell(hz(79), tail), 0.18 * vel, 0.25),
-        Part(at, bass(hz(43), tail, decay=1.6), 0.55 * vel, 0.0),
+        Part(at, bass(hz(43), tail, decay=1.6), 0.45 * vel, 0.0),
     ]
 
 
@@ -450,7 +460,7 @@ def standard_intro() -> Signal:
     parts = melody_parts(SIGNATURE, at)
     parts += final_chord(at(6.0), length - at(6.0))
     for beat, note, dur in ((0.0, 43, 2.0), (2.0, 40, 2.0), (4.0, 48, 1.0), (5.0, 50, 1.0)):
-        parts.append(Part(at(beat), bass(hz(note), dur * 0.667 + 0.3), 0.5, 0.0))
+        parts.append(Part(at(beat), bass(hz(note), dur * 0.667 + 0.3), 0.4, 0.0))
     chords = (
         (0.0, (55, 59, 62), 2.0),
         (2.0, (55, 59, 64), 2.0),
@@ -478,8 +488,12 @@ def standard_outro() -> Signal:
     parts = melody_parts(notes, at)
     parts += final_chord(at(3.3), length - at(3.3), vel=0.95)
     for beat, note, dur in ((0.0, 48, 2.0), (2.0, 50, 1.3)):
-        parts.append(Part(at(beat), bass(hz(note), dur * 0.667 + 0.3), 0.5, 0.0))
-    for beat, chord, dur in ((0.0, (55, 60, 64), 2.0), (2.0, (57, 62, 66), 1.3), (3.3, (55, 59, 62, 67), 2.0)):
+        parts.append(Part(at(beat), bass(hz(note), dur * 0.667 + 0.3), 0.4, 0.0))
+    for beat, chord, dur in (
+        (0.0, (55, 60, 64), 2.0),
+        (2.0, (57, 62, 66), 1.3),
+        (3.3, (55, 59, 62, 67), 2.0),
+    ):
         parts += chord_pad(at(beat), chord, dur * 0.667, 0.07, release=1.0)
     return master_jingle(add_reverb(mix(parts, length), 0.22), tail_fade=2.5)
 
@@ -499,7 +513,9 @@ def standard_ident() -> Signal:
     return master_jingle(add_reverb(mix(parts, length), 0.2), tail_fade=0.9)
 
 
-def brass_chord(start: float, notes: Sequence[int], hold: float, gain: float, release: float = 0.6) -> list[Part]:
+def brass_chord(
+    start: float, notes: Sequence[int], hold: float, gain: float, release: float = 0.6
+) -> list[Part]:
     """A brass section chord, voices spread a little left and right."""
     spread = np.linspace(-0.4, 0.4, len(notes)) if len(notes) > 1 else np.zeros(1)
     return [
@@ -565,16 +581,17 @@ def standard_bed() -> Signal:
     for first, bars, bass_note, voicing, arp in BED_CHORDS:
         start = first * bar
         parts += chord_pad(start, voicing, bars * bar, 0.11, release=1.4)
-        parts.append(Part(start, bass(hz(bass_note), bars * bar + 0.4, decay=4.0, release=0.6), 0.32, 0.0))
+        parts.append(Part(start, bass(hz(bass_note), bars * bar + 0.4, decay=4.0, release=0.6), 0.16, 0.0))
         parts.append(Part(start, bell(hz(arp[-1] + 12), 2.5), 0.05, 0.4))
         for b in range(bars):
             for slot, idx in enumerate(ARP_PATTERNS[(first + b) % 2]):
                 if idx is None:
                     continue
+                # Slightly human timing; a note nudged before 0 wraps round to the end of the loop.
                 t = start + b * bar + slot * eighth + float(rng.uniform(-0.006, 0.006))
                 vel = (0.8 if slot % 4 == 0 else 0.6) * float(rng.uniform(0.85, 1.0))
                 voice = pluck(hz(arp[idx]), 1.6, brightness=0.45, decay=0.8, attack=0.012)
-                parts.append(Part(max(t, 0.0), voice, 0.22 * vel, -0.35 if slot % 2 == 0 else 0.35))
+                parts.append(Part(t % length, voice, 0.22 * vel, -0.35 if slot % 2 == 0 else 0.35))
     return master_bed(add_reverb(mix(parts, length, loop=True), 0.3, circular=True))
 
 

@@ -101,7 +101,7 @@ def parse_loudness(stderr: str) -> Loudness:
         raise RenderError("ffmpeg printed no loudness summary")
 
     def number(text: str | None) -> float:
-        return float("-inf") if text in (None, "-inf") else float(text)  # type: ignore[arg-type]
+        return float("-inf") if text is None or text == "-inf" else float(text)
 
     return Loudness(
         integrated_lufs=number(match.group("i")),
@@ -136,6 +136,15 @@ def render_graph(
         args += [*spec[:-1], "-i", spec[-1]]
     args += ["-filter_complex", graph, "-map", f"[{output_label}]", *codec_args, str(out)]
     return run(args, what=what)
+
+
+def run_filter_to_null(src: Path, filters: str) -> str:
+    """Run filters over a file and discard the audio (for measurements); return the log."""
+    return run(
+        [*BASE_ARGS, "-i", str(src), "-af", filters, "-f", "null", "-"],
+        what=f"analysing {src.name}",
+        path=src,
+    )
 
 
 def transcode(src: Path, out: Path, *, filters: str, codec_args: Sequence[str], what: str) -> str:

@@ -27,6 +27,10 @@ LOUDNESS_TOLERANCE_LU = 0.5
 AIM_LU = 0.2  # correct again when the first encode lands further off than this
 TRUE_PEAK_MARGIN_DB = 1.2  # sample-peak limiter vs true peak after MP3 decoding
 MAX_PASSES = 3
+CALIBRATION_STEPS = 6
+FIRST_SLOPE = 0.7  # typical loudness gained per dB of gain into the limiter, refined by the secant
+MP3_LOUDNESS_SHIFT_LU = 0.45  # LAME CBR lowers integrated loudness by about this (design.md 4)
+CALIBRATION_TOLERANCE_LU = 0.05
 
 
 @dataclass(frozen=True)
@@ -61,14 +65,44 @@ def mix_to_pcm(graph: MixGraph, out: Path, program: str) -> Loudness:
     return ffmpeg.parse_loudness(stderr)
 
 
+def measure_limited(pcm: Path, gain_db: float, ceiling_dbtp: float, margin_db: float) -> float:
+    """Integrated loudness of the PCM after limiter and gain, without encoding (a fast pass)."""
+    stderr = ffmpeg.run_filter_to_null(
+        pcm, f"{limiter_then_gain(gain_db, ceiling_dbtp, margin_db)},ebur128=peak=none:framelog=verbose"
+    )
+    return ffmpeg.parse_loudness(stderr).integrated_lufs
+
+
+def calibrate_gain(pcm: Path, gain: float, aim_lufs: float, ceiling_dbtp: float, margin_db: float) -> float:
+    """The gain that lands the limited signal on `aim_lufs`.
+
+    The limiter takes away more loudness the more gain follows it (espeak speech peaks ~19 dB above its
+    loudness), so one measurement is not enough: a secant search converges in two or three fast passes.
+    """
+    previous: tuple[float, float] | None = None
+    for _ in range(CALIBRATION_STEPS):
+        level = measure_limited(pcm, gain, ceiling_dbtp, margin_db)
+        miss = aim_lufs - level
+        if abs(miss) <= CALIBRATION_TOLERANCE_LU:
+            break
+        slope = FIRST_SLOPE
+        if previous is not None and gain != previous[0]:
+            slope = min(1.0, max(0.2, (level - previous[1]) / (gain - previous[0])))
+        previous = (gain, level)
+        gain += miss / slope
+    return gain
+
+
 def encode_to_target(pcm: Path, measured: Loudness, target: Target, out: Path, program: str) -> Loudness:
-    """Pass B and verification, repeated with a corrected gain until the decoded file meets its target."""
+    """Calibrate on PCM, encode, verify the decoded file; correct and re-encode only if it missed."""
     if not math.isfinite(measured.integrated_lufs):
         raise RenderError(f"{program}: the mix is silent")
-    gain = target.integrated_lufs - measured.integrated_lufs
     margin = TRUE_PEAK_MARGIN_DB
+    aim = target.integrated_lufs + MP3_LOUDNESS_SHIFT_LU
+    gain = aim - measured.integrated_lufs
     final = measured
     for _ in range(MAX_PASSES):
+        gain = calibrate_gain(pcm, gain, aim, target.true_peak_dbtp, margin)
         ffmpeg.transcode(
             pcm, out,
             filters=limiter_then_gain(gain, target.true_peak_dbtp, margin),
@@ -80,6 +114,7 @@ def encode_to_target(pcm: Path, measured: Loudness, target: Target, out: Path, p
         over = final.true_peak_dbtp - target.true_peak_dbtp
         if abs(miss) <= AIM_LU and over <= 0:
             return final
+        aim += miss  # the encoder shifted loudness more or less than expected: aim the PCM accordingly
         gain += miss
         if over > 0:
             margin += over + 0.2

@@ -18,8 +18,13 @@ RADIO = [sys.executable, "-m", "pipeline.cli"]
 
 
 def radio(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*RADIO, *args], cwd=project, capture_output=True, text=True,
-                          env=env or {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    return subprocess.run(
+        [*RADIO, *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env or {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    )
 
 
 def ffprobe(path: Path) -> dict[str, str]:
@@ -98,8 +103,9 @@ def test_second_build_is_a_no_op_and_an_edit_rebuilds(project: Path) -> None:
 
 
 def test_bad_script_fails_alone_with_file_line_field(project: Path) -> None:
-    bad = SHORT_SCRIPT.replace("id: thong-bao-ngan", "id: hong").replace("valid_from: 2025-01-01",
-                                                                          "valid_from: 2025-13-01")
+    bad = SHORT_SCRIPT.replace("id: thong-bao-ngan", "id: hong").replace(
+        "valid_from: 2025-01-01", "valid_from: 2025-13-01"
+    )
     (project / "scripts" / "hong.md").write_text(bad, encoding="utf-8")
     done = radio(project, "build")
     assert done.returncode == 1

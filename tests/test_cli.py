@@ -50,21 +50,32 @@ def test_no_project_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest
 
 def test_lint_reports_file_line_level(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     script = project / "scripts" / "thong-bao-ngan.md"
-    script.write_text(script.read_text(encoding="utf-8").replace("targets: [tinh-a]", "targets: [tinh-x]"),
-                      encoding="utf-8")
+    script.write_text(
+        script.read_text(encoding="utf-8").replace("targets: [tinh-a]", "targets: [tinh-x]"), encoding="utf-8"
+    )
     monkeypatch.chdir(project)
     result = CliRunner().invoke(main, ["lint"])
     assert result.exit_code == 1
-    assert f"{script}:11: error: field 'targets': unknown station, grouping or province 'tinh-x'" in result.output
+    assert (
+        f"{script}:11: error: field 'targets': unknown station, grouping or province 'tinh-x'"
+        in result.output
+    )
 
 
 def test_cli_module_imports_no_heavy_stacks() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, pipeline.cli; heavy = [m for m in ('aiohttp', 'docx', 'matplotlib', 'apscheduler', "
-            "'mutagen', 'pipeline.render') if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}).stdout
+    code = (
+        "import sys, pipeline.cli; heavy = [m for m in ('aiohttp', 'docx', 'matplotlib', 'apscheduler', "
+        "'mutagen', 'pipeline.render') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)},
+    ).stdout
     assert out.strip() == "[]"
     assert isinstance(main, click.Group)

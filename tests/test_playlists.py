@@ -20,7 +20,16 @@ def test_json_and_m3u8(tmp_path: Path) -> None:
     assert data["station"] == "xa-c" and data["date"] == "2026-11-24" and data["revision"] == 1
     assert data["timezone"] == "Asia/Ho_Chi_Minh"
     item = data["sessions"][0]["items"][0]
-    assert set(item) == {"program_id", "title", "starts_at", "duration_s", "url", "sha256", "bytes", "priority"}
+    assert set(item) == {
+        "program_id",
+        "title",
+        "starts_at",
+        "duration_s",
+        "url",
+        "sha256",
+        "bytes",
+        "priority",
+    }
     assert item["url"] == "../../programs/a.mp3"
     m3u8 = (tmp_path / "xa-c" / "2026-11-24.m3u8").read_text(encoding="utf-8").splitlines()
     assert m3u8[0] == "#EXTM3U"
@@ -44,7 +53,10 @@ def test_same_inputs_give_identical_files_apart_from_generated_at(tmp_path: Path
     catalogue = tuple(program(f"p{i}", 400) for i in range(9))
     for run in ("one", "two"):
         for offset in range(3):
-            write_playlist(plan_day(STATION, date(2026, 12, 1) + timedelta(days=offset), catalogue, 2),
-                           tmp_path / run, NOW)
+            write_playlist(
+                plan_day(STATION, date(2026, 12, 1) + timedelta(days=offset), catalogue, 2),
+                tmp_path / run,
+                NOW,
+            )
     for path in (tmp_path / "one").rglob("*.*"):
         assert path.read_bytes() == (tmp_path / "two" / path.relative_to(tmp_path / "one")).read_bytes()

@@ -23,8 +23,15 @@ STATION = Station(
 DAY = date(2026, 11, 24)  # a Tuesday
 
 
-def program(pid: str, seconds: float = 240, *, targets: tuple[str, ...] = ("tinh-a",), priority: str = "normal",
-            kind: str = "program", valid: tuple[date, date] = (date(2025, 1, 1), date(2099, 12, 31))) -> Program:
+def program(
+    pid: str,
+    seconds: float = 240,
+    *,
+    targets: tuple[str, ...] = ("tinh-a",),
+    priority: str = "normal",
+    kind: str = "program",
+    valid: tuple[date, date] = (date(2025, 1, 1), date(2099, 12, 31)),
+) -> Program:
     return Program(id=pid, title=f"Tiêu đề {pid}", kind=kind, file=f"{pid}.mp3", duration_s=seconds,
                    sha256="0" * 64, bytes=1000, targets=targets, valid_from=valid[0], valid_until=valid[1],
                    priority=priority)  # fmt: skip
@@ -90,7 +97,9 @@ def test_weekday_sessions_and_no_session_reason() -> None:
     saturday = date(2026, 11, 28)
     plan = plan_day(STATION, saturday, (program("a"),), gap_s=2)
     assert [s.name for s in plan.sessions] == ["sang"]
-    weekend_only = Station("x", "X", "Asia/Ho_Chi_Minh", (Session("s", time(5), time(6), frozenset({6})),), ())
+    weekend_only = Station(
+        "x", "X", "Asia/Ho_Chi_Minh", (Session("s", time(5), time(6), frozenset({6})),), ()
+    )
     empty = plan_day(weekend_only, DAY, (program("a", targets=("x",)),), gap_s=2)
     assert empty.sessions == () and [e.reason for e in empty.exceptions] == ["no session on that weekday"]
 
@@ -99,17 +108,26 @@ durations = st.lists(st.floats(min_value=10, max_value=2000), min_size=0, max_si
 
 
 @settings(max_examples=150, deadline=None)
-@given(durations, st.integers(min_value=0, max_value=3000), st.lists(st.sampled_from(
-    ["normal", "priority", "emergency"]), min_size=12, max_size=12))
-def test_property_never_overfilled_and_deterministic(lengths: list[float], day_offset: int,
-                                                     priorities: list[str]) -> None:
+@given(
+    durations,
+    st.integers(min_value=0, max_value=3000),
+    st.lists(st.sampled_from(["normal", "priority", "emergency"]), min_size=12, max_size=12),
+)
+def test_property_never_overfilled_and_deterministic(
+    lengths: list[float], day_offset: int, priorities: list[str]
+) -> None:
     catalogue = tuple(program(f"p{i:02d}", d, priority=priorities[i]) for i, d in enumerate(lengths))
     day = DAY + timedelta(days=day_offset)
     plan = plan_day(STATION, day, catalogue, gap_s=2)
     assert plan == plan_day(STATION, day, catalogue, gap_s=2)
-    for session, spec in zip(plan.sessions, [s for s in STATION.sessions if day.weekday() in s.weekdays],
-                             strict=True):
-        end = session.items[-1].starts_at + timedelta(seconds=session.items[-1].duration_s) if session.items else None
+    for session, spec in zip(
+        plan.sessions, [s for s in STATION.sessions if day.weekday() in s.weekdays], strict=True
+    ):
+        end = (
+            session.items[-1].starts_at + timedelta(seconds=session.items[-1].duration_s)
+            if session.items
+            else None
+        )
         if end is not None:
             assert end.time() <= spec.end
         ranks = [{"emergency": 0, "priority": 1, "normal": 2}[i.priority] for i in session.items]

@@ -40,8 +40,12 @@ def test_inheritance_and_parents(tmp_path: Path) -> None:
         ('start: "06:00", end: "06:10"', 'start: "6h", end: "06:10"', "start", "HH:MM"),
         ("weekdays: [mon, tue, wed, thu, fri]", "weekdays: [monday]", "weekdays", "mon, tue"),
         ("timezone: Asia/Ho_Chi_Minh", "timezone: Mars/Base", "timezone", "unknown timezone"),
-        ('{name: chieu, start: "17:00", end: "17:30"}', '{name: chieu, start: "05:45", end: "06:30"}',
-         "sessions", "overlap"),
+        (
+            '{name: chieu, start: "17:00", end: "17:30"}',
+            '{name: chieu, start: "05:45", end: "06:30"}',
+            "sessions",
+            "overlap",
+        ),
     ],
 )
 def test_validation_errors(tmp_path: Path, old: str, new: str, field: str, words: str) -> None:
