@@ -13,15 +13,16 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.catalogue import Program  # noqa: E402
-from pipeline.playlists import publish  # noqa: E402
-from pipeline.schedule import plan_day  # noqa: E402
-from pipeline.stations import Session, Station  # noqa: E402
+from pipeline.catalogue import Program
+from pipeline.playlists import publish
+from pipeline.schedule import plan_day
+from pipeline.stations import Session, Station
 
 PROVINCES, COMMUNES, PROGRAMS, DAYS = 34, 3321, 200, 30
 START = date(2026, 12, 1)
@@ -48,7 +49,8 @@ def catalogue(rng: random.Random) -> tuple[Program, ...]:
         target = province if scope < 0.6 else f"{province}-g{rng.randrange(7)}" if scope < 0.9 else "xa-00001"
         first = START + timedelta(days=rng.randrange(-60, 20))
         programs.append(Program(
-            id=f"prog-{index:03d}", title=f"Chương trình {index}", kind="filler" if index % 25 == 0 else "program",
+            id=f"prog-{index:03d}", title=f"Chương trình {index}",
+            kind="filler" if index % 25 == 0 else "program",
             file=f"prog-{index:03d}.mp3", duration_s=rng.uniform(180, 300), sha256="0" * 64, bytes=3_000_000,
             targets=(target,), valid_from=first, valid_until=first + timedelta(days=rng.randrange(10, 400)),
             priority=rng.choices(["normal", "priority", "emergency"], [90, 9, 1])[0],
@@ -61,7 +63,9 @@ def baseline(stations: list[Station], programs: tuple[Program, ...], days: int) 
     for station in stations:
         for offset in range(days):
             day = START + timedelta(days=offset)
-            count += sum(1 for p in programs if station.targeted_by(p.targets) and p.valid_from <= day <= p.valid_until)
+            count += sum(
+                1 for p in programs if station.targeted_by(p.targets) and p.valid_from <= day <= p.valid_until
+            )
     return count
 
 
@@ -80,8 +84,11 @@ def main() -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         items = sum(len(s.items) for p in plans for s in p.sessions)
-        print(f"{label}: compute {took:.2f} s ({len(plans) / took:,.0f} station-days/s, {items:,} items), "
-              f"peak traced memory {peak / 2**20:.0f} MiB; baseline filter loop {base:.2f} s, ratio {took / base:.2f}x")
+        print(
+            f"{label}: compute {took:.2f} s ({len(plans) / took:,.0f} station-days/s, {items:,} items), "
+            f"peak traced memory {peak / 2**20:.0f} MiB; "
+            f"baseline filter loop {base:.2f} s, ratio {took / base:.2f}x"
+        )
     with tempfile.TemporaryDirectory() as folder:
         sample = plans[:5000]
         t0 = time.perf_counter()

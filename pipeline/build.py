@@ -12,11 +12,9 @@ from pipeline import espeak, ffmpeg
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, ScriptError
 from pipeline.models import RenderResult
-from pipeline.reading import load_lexicon
+from pipeline.reading import BASE_LEXICON
 from pipeline.render import RenderContext, render_script
 from pipeline.scripts import find_scripts, parse_script
-
-BASE_LEXICON = Path(__file__).parent / "data" / "lexicon.yaml"
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ def prepare(settings: Settings) -> RenderContext:
     return RenderContext(
         settings=settings,
         engine_version=engine_version,
-        lexicon=load_lexicon(extra),
+        lexicon_files=extra,
         lexicon_fingerprint=digest.hexdigest(),
     )
 

@@ -32,7 +32,7 @@ from pipeline.models import (
     SpokenParagraph,
     SpokenScript,
 )
-from pipeline.reading import Lexicon, read_aloud
+from pipeline.reading import Lexicon, load_lexicon, read_aloud
 from pipeline.scripts import check_against_project, parse_script
 from pipeline.speech import synthesize_script
 from pipeline.tags import Chapter, ProgramTags, write_tags
@@ -48,7 +48,9 @@ WORDS_PER_SECOND_HINT = 2.5  # written words per second of espeak speech at the 
 class RenderContext:
     settings: Settings
     engine_version: str
-    lexicon: Lexicon
+    lexicon_files: tuple[
+        Path, ...
+    ]  # project lexicon files; loaded in the worker (compiled patterns stay local)
     lexicon_fingerprint: str
 
 
@@ -216,7 +218,7 @@ def render_script(path: Path, context: RenderContext) -> RenderResult:
     with program_lock(settings, meta.id):
         if up_to_date(manifest, key):
             return RenderResult(program_id=meta.id, script=path, manifest=manifest, skipped=True)
-        spoken, warnings = speak(script, context.lexicon)
+        spoken, warnings = speak(script, load_lexicon(context.lexicon_files))
         if not spoken.paragraphs:
             raise RenderError("nothing to read aloud", path=path)
         segments = synthesize_script(

@@ -36,8 +36,8 @@ class Template:
         """Changes whenever the template's settings or any of its audio files change."""
         digest = hashlib.sha256((self.folder / TEMPLATE_FILE).read_bytes())
         for asset in self.assets():
-            stat = asset.stat()
-            digest.update(f"{asset.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+            digest.update(asset.name.encode("utf-8"))
+            digest.update(asset.read_bytes())
         return digest.hexdigest()
 
 

@@ -14,7 +14,7 @@ from mutagen.id3 import ID3
 
 from tests.conftest import SHORT_SCRIPT
 
-RADIO = [sys.executable, "-m", "pipeline.cli"]
+RADIO = [sys.executable, "-m", "pipeline"]
 
 
 def radio(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -28,9 +28,9 @@ def radio(project: Path, *args: str, env: dict[str, str] | None = None) -> subpr
 
 
 def ffprobe(path: Path) -> dict[str, str]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
-                          "format=duration:stream=sample_rate,channels,codec_name", "-of", "default=nw=1", str(path)],
-                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    entries = "format=duration:stream=sample_rate,channels,codec_name"
+    args = ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "default=nw=1", str(path)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     return dict(line.split("=", 1) for line in out.splitlines())
 
 
