@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -605,6 +607,48 @@ ASSETS: dict[str, Callable[[], Signal]] = {
 }
 
 
+# --------------------------------------------------------------------------- cover art
+
+Image = npt.NDArray[np.uint8]  # (height, width, 3) RGB
+
+
+def cover(base: tuple[int, int, int], accent: tuple[int, int, int], size: int = 600) -> Image:
+    """Cover art for ID3 APIC: a loudspeaker horn's sound waves, as concentric arcs on a gradient."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64) / size
+    radius = np.hypot(x - 0.18, y - 0.5)
+    angle = np.abs(np.arctan2(y - 0.5, x - 0.18))
+    waves = (np.sin(radius * 2 * np.pi * 7) > 0.55) & (angle < 0.75) & (radius > 0.16) & (radius < 0.85)
+    horn = (x > 0.08) & (x < 0.3) & (np.abs(y - 0.5) < 0.05 + (x - 0.08) * 0.55)
+    shade = (1.0 - 0.35 * y)[..., None]
+    img = np.asarray(base, dtype=np.float64) * shade
+    mask = (waves | horn)[..., None]
+    img = np.where(mask, np.asarray(accent, dtype=np.float64), img)
+    return np.asarray(np.clip(img, 0, 255), dtype=np.uint8)
+
+
+def png_bytes(img: Image) -> bytes:
+    """A minimal PNG encoder (8-bit RGB, no filtering), so no imaging library is needed."""
+    height, width, _ = img.shape
+    raw = b"".join(b"\x00" + img[row].tobytes() for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+COVERS: dict[str, Callable[[], Image]] = {
+    "standard/cover.png": lambda: cover((18, 83, 148), (250, 196, 60)),
+    "news/cover.png": lambda: cover((120, 24, 32), (245, 240, 230)),
+}
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -635,6 +679,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             tmp.unlink(missing_ok=True)
         print(f"{target}  {len(audio) / SR:.2f} s")
+    for name, draw in COVERS.items():
+        target = out_dir / name
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(png_bytes(draw()))
+        os.replace(tmp, target)
+        print(f"{target}  cover image")
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.renditions import Rendition, parse_renditions
 
 CONFIG_NAME = "radio.toml"
 ENGINES = ("espeak",)
@@ -33,8 +34,9 @@ class Settings:
     speech_rate_wpm: int
     presenters: Mapping[str, Presenter]
     jobs: int
-    mp3_bitrate_kbps: int
     item_gap_s: float
+    renditions: tuple[Rendition, ...] = ()
+    max_tempo_change: float = 0.07  # speech may be sped up or slowed down this much to fit its kind's bounds
 
     @property
     def programs_dir(self) -> Path:
@@ -116,7 +118,10 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
     jobs = _get(render, "jobs", int, 0, path, "render")
     if jobs < 0:
         raise ConfigError("must be 0 (one per core) or more", path=path, field="render.jobs")
+    renditions = parse_renditions(_table(data, "renditions", path), path)
     return Settings(
+        renditions=renditions,
+        max_tempo_change=float(_get(render, "max_tempo_change", (int | float), 0.07, path, "render")),  # type: ignore[arg-type]
         root=root,
         scripts_dir=resolve("scripts", "scripts"),
         templates_dir=resolve("templates", "audio_templates"),
@@ -127,6 +132,5 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
         speech_rate_wpm=rate,
         presenters=presenters,
         jobs=jobs,
-        mp3_bitrate_kbps=_get(render, "mp3_bitrate_kbps", int, 96, path, "render"),
         item_gap_s=float(_get(schedule, "item_gap_s", (int | float), 2, path, "schedule")),  # type: ignore[arg-type]
     )

@@ -94,8 +94,10 @@ def audio_format(path: Path) -> AudioFormat:
     )
 
 
-def parse_loudness(stderr: str) -> Loudness:
-    summary = stderr[stderr.rfind("Summary:") :]
+def parse_loudness(stderr: str, meter: str | None = None) -> Loudness:
+    """The last ebur128 summary in a log, or the last one of the meter named `meter` (e.g. ebur128@r0)."""
+    marker = f"[{meter} @" if meter else "Summary:"
+    summary = stderr[stderr.rfind(marker) :]
     match = SUMMARY_RE.search(summary)
     if match is None:
         raise RenderError("ffmpeg printed no loudness summary")
@@ -121,20 +123,20 @@ def measure(path: Path, *, true_peak: bool = True) -> Loudness:
     return parse_loudness(stderr)
 
 
-def render_graph(
+def render_graph_multi(
     inputs: Sequence[Sequence[str]],
     graph: str,
-    output_label: str,
-    out: Path,
+    outputs: Sequence[tuple[str, Path, Sequence[str]]],
     *,
-    codec_args: Sequence[str],
     what: str,
 ) -> str:
-    """Run one filtergraph over the inputs (each: input options, then the file) into `out`."""
+    """One filtergraph, several outputs: (graph label, file, codec options) each."""
     args: list[str] = list(BASE_ARGS)
     for spec in inputs:
         args += [*spec[:-1], "-i", spec[-1]]
-    args += ["-filter_complex", graph, "-map", f"[{output_label}]", *codec_args, str(out)]
+    args += ["-filter_complex", graph]
+    for label, out, codec_args in outputs:
+        args += ["-map", f"[{label}]", *codec_args, str(out)]
     return run(args, what=what)
 
 

@@ -1,14 +1,18 @@
-"""Mastering: rendition processing, then loudness applied linearly and verified on the delivered file.
+"""Mastering: each rendition's processing chain, then loudness applied linearly and verified on the
+delivered file.
 
-Measure-then-gain (design.md section 4): pass A mixes and processes the program into float PCM and
-measures its integrated loudness; pass B puts a limiter *before* a fixed gain (so the gain stays linear and
-peaks land under the ceiling) and encodes; the decoded MP3 is then measured, because MP3 encoding shifts
-loudness, and the gain is corrected if it missed. A file that still misses its target is an error.
+Measure-then-gain (design.md section 4): pass A mixes the program once and, through `asplit`, runs every
+rendition's chain into its own float PCM file, measuring each in the same pass. Then, per rendition, a
+limiter is placed *before* a fixed gain (so the gain itself is a plain linear factor and peaks land under
+the ceiling), the gain that meets the target is found on the PCM (fast passes, no encoding), the MP3 is
+encoded, and the decoded MP3 is measured, because encoding shifts loudness. A file that still misses its
+target, exceeds its true-peak ceiling or its loudness range is an error, not a warning.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,53 +20,79 @@ from pipeline import ffmpeg
 from pipeline.assemble import MixGraph
 from pipeline.errors import RenderError
 from pipeline.models import Loudness
+from pipeline.renditions import Rendition
 
-# Horn loudspeakers: cut the lows that muddy consonants, stop above the horn's band, then compress
-# gently for intelligibility at a distance. Loudness comes last.
-LOUDSPEAKER_CHAIN = (
-    "highpass=f=170:poles=2,lowpass=f=7000:poles=2,"
-    "acompressor=threshold=0.063:ratio=3:attack=8:release=200:knee=3:makeup=2"
-)
 LOUDNESS_TOLERANCE_LU = 0.5
-AIM_LU = 0.2  # correct again when the first encode lands further off than this
-TRUE_PEAK_MARGIN_DB = 1.2  # sample-peak limiter vs true peak after MP3 decoding
+AIM_LU = 0.2  # re-encode when the first encode lands further off than this
+TRUE_PEAK_MARGIN_DB = 1.2  # the limiter works on sample peaks; MP3 decoding adds inter-sample peaks
 MAX_PASSES = 3
 CALIBRATION_STEPS = 6
-FIRST_SLOPE = 0.7  # typical loudness gained per dB of gain into the limiter, refined by the secant
-MP3_LOUDNESS_SHIFT_LU = 0.45  # LAME CBR lowers integrated loudness by about this (design.md 4)
 CALIBRATION_TOLERANCE_LU = 0.05
+FIRST_SLOPE = 0.7  # typical loudness gained per dB of gain into the limiter; the secant refines it
+MP3_LOUDNESS_SHIFT_LU = 0.45  # LAME CBR lowers integrated loudness by about this (design.md section 4)
 
 
 @dataclass(frozen=True)
-class Target:
-    integrated_lufs: float
-    true_peak_dbtp: float
-    bitrate_kbps: int
+class Mastered:
+    rendition: Rendition
+    path: Path
+    loudness: Loudness
 
 
 def limiter_then_gain(gain_db: float, ceiling_dbtp: float, margin_db: float) -> str:
     """A limiter at (ceiling - margin - gain) followed by the gain: after the gain, peaks sit at most at
-    ceiling - margin, and the gain itself is a plain linear factor."""
+    ceiling - margin, and the gain itself is linear."""
     limit_db = min(0.0, max(-24.0, ceiling_dbtp - margin_db - gain_db))
     limit = 10 ** (limit_db / 20)
     return f"alimiter=limit={limit:.6f}:attack=5:release=80:level=0:latency=1,volume={gain_db:.3f}dB"
 
 
-def mp3_args(bitrate_kbps: int) -> list[str]:
-    return ["-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-ac", "1", "-ar", "44100", "-write_xing", "1"]
+def mp3_args(rendition: Rendition) -> list[str]:
+    return [
+        "-c:a",
+        "libmp3lame",
+        "-b:a",
+        f"{rendition.bitrate_kbps}k",
+        "-compression_level",
+        str(rendition.quality),
+        "-ac",
+        str(rendition.channels),
+        "-ar",
+        str(rendition.sample_rate),
+        "-write_xing",
+        "1",
+    ]
 
 
-def mix_to_pcm(graph: MixGraph, out: Path, program: str) -> Loudness:
-    """Pass A: the whole mix and processing into float PCM, measured in the same pass."""
-    stderr = ffmpeg.render_graph(
+def split_graph(graph: MixGraph, renditions: tuple[Rendition, ...]) -> tuple[str, list[str]]:
+    """The mix graph extended with one branch per rendition: its chain, then a named loudness meter."""
+    labels = [f"r{index}" for index in range(len(renditions))]
+    parts = [graph.graph, f"[{graph.output}]asplit={len(renditions)}{''.join(f'[{x}in]' for x in labels)}"]
+    for label, rendition in zip(labels, renditions, strict=True):
+        parts.append(f"[{label}in]{rendition.chain},ebur128@{label}=peak=none:framelog=verbose[{label}]")
+    return ";\n".join(parts), labels
+
+
+def mix_renditions(
+    graph: MixGraph, renditions: tuple[Rendition, ...], scratch: Path, program: str
+) -> tuple[dict[str, tuple[Path, Loudness]], str]:
+    """Pass A: one decode and mix for all renditions, each processed into its own float PCM file."""
+    text, labels = split_graph(graph, renditions)
+    outputs = [
+        (label, scratch / f"{rendition.name}.wav")
+        for label, rendition in zip(labels, renditions, strict=True)
+    ]
+    stderr = ffmpeg.render_graph_multi(
         graph.inputs,
-        graph.graph.replace("[out]", ",ebur128=peak=none:framelog=verbose[out]"),
-        graph.output,
-        out,
-        codec_args=["-c:a", "pcm_f32le"],
+        text,
+        [(label, path, ["-c:a", "pcm_f32le"]) for label, path in outputs],
         what=f"mixing {program}",
     )
-    return ffmpeg.parse_loudness(stderr)
+    measured = {
+        rendition.name: (path, ffmpeg.parse_loudness(stderr, meter=f"ebur128@{label}"))
+        for rendition, (label, path) in zip(renditions, outputs, strict=True)
+    }
+    return measured, stderr
 
 
 def measure_limited(pcm: Path, gain_db: float, ceiling_dbtp: float, margin_db: float) -> float:
@@ -93,39 +123,67 @@ def calibrate_gain(pcm: Path, gain: float, aim_lufs: float, ceiling_dbtp: float,
     return gain
 
 
-def encode_to_target(pcm: Path, measured: Loudness, target: Target, out: Path, program: str) -> Loudness:
+def check_targets(final: Loudness, rendition: Rendition, program: str) -> None:
+    target = rendition.integrated_lufs
+    name = f"{program} ({rendition.name})"
+    if abs(target - final.integrated_lufs) > LOUDNESS_TOLERANCE_LU:
+        raise RenderError(
+            f"{name}: loudness {final.integrated_lufs:.1f} LUFS misses the target {target:.1f} LUFS "
+            f"by more than {LOUDNESS_TOLERANCE_LU} LU"
+        )
+    if final.true_peak_dbtp > rendition.true_peak_dbtp:
+        raise RenderError(
+            f"{name}: true peak {final.true_peak_dbtp:.1f} dBTP exceeds the ceiling "
+            f"{rendition.true_peak_dbtp:.1f} dBTP"
+        )
+    if rendition.max_lra is not None and final.lra > rendition.max_lra:
+        raise RenderError(f"{name}: loudness range {final.lra:.1f} LU exceeds {rendition.max_lra:.1f} LU")
+
+
+def encode_to_target(
+    pcm: Path, measured: Loudness, rendition: Rendition, out: Path, program: str
+) -> Loudness:
     """Calibrate on PCM, encode, verify the decoded file; correct and re-encode only if it missed."""
     if not math.isfinite(measured.integrated_lufs):
-        raise RenderError(f"{program}: the mix is silent")
+        raise RenderError(f"{program} ({rendition.name}): the mix is silent")
+    ceiling = rendition.true_peak_dbtp
     margin = TRUE_PEAK_MARGIN_DB
-    aim = target.integrated_lufs + MP3_LOUDNESS_SHIFT_LU
+    aim = rendition.integrated_lufs + MP3_LOUDNESS_SHIFT_LU
     gain = aim - measured.integrated_lufs
     final = measured
     for _ in range(MAX_PASSES):
-        gain = calibrate_gain(pcm, gain, aim, target.true_peak_dbtp, margin)
+        gain = calibrate_gain(pcm, gain, aim, ceiling, margin)
         ffmpeg.transcode(
-            pcm, out,
-            filters=limiter_then_gain(gain, target.true_peak_dbtp, margin),
-            codec_args=mp3_args(target.bitrate_kbps),
-            what=f"encoding {program}",
-        )  # fmt: skip
+            pcm,
+            out,
+            filters=limiter_then_gain(gain, ceiling, margin),
+            codec_args=mp3_args(rendition),
+            what=f"encoding {program} ({rendition.name})",
+        )
         final = ffmpeg.measure(out)
-        miss = target.integrated_lufs - final.integrated_lufs
-        over = final.true_peak_dbtp - target.true_peak_dbtp
+        miss = rendition.integrated_lufs - final.integrated_lufs
+        over = final.true_peak_dbtp - ceiling
         if abs(miss) <= AIM_LU and over <= 0:
-            return final
+            break
         aim += miss  # the encoder shifted loudness more or less than expected: aim the PCM accordingly
         gain += miss
         if over > 0:
             margin += over + 0.2
-    if abs(target.integrated_lufs - final.integrated_lufs) > LOUDNESS_TOLERANCE_LU:
-        raise RenderError(
-            f"{program}: loudness {final.integrated_lufs:.1f} LUFS misses the target "
-            f"{target.integrated_lufs:.1f} LUFS by more than {LOUDNESS_TOLERANCE_LU} LU"
-        )
-    if final.true_peak_dbtp > target.true_peak_dbtp:
-        raise RenderError(
-            f"{program}: true peak {final.true_peak_dbtp:.1f} dBTP exceeds the ceiling "
-            f"{target.true_peak_dbtp:.1f} dBTP"
-        )
+    check_targets(final, rendition, program)
     return final
+
+
+def master_renditions(
+    graph: MixGraph, renditions: tuple[Rendition, ...], scratch: Path, outputs: dict[str, Path], program: str
+) -> tuple[tuple[Mastered, ...], str]:
+    """Every rendition mastered into `outputs[name]`, encoded in parallel (one ffmpeg each); also the mix
+    pass's log, which carries the speech track's silence report."""
+    mixed, log = mix_renditions(graph, renditions, scratch, program)
+    with ThreadPoolExecutor(max_workers=len(renditions)) as pool:
+        futures = [
+            pool.submit(encode_to_target, *mixed[r.name], r, outputs[r.name], program) for r in renditions
+        ]
+        results = [future.result() for future in futures]
+    return tuple(
+        Mastered(r, outputs[r.name], loudness) for r, loudness in zip(renditions, results, strict=True)
+    ), log

@@ -12,18 +12,18 @@ import fcntl
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline import ffmpeg
-from pipeline.assemble import Timeline, mix_graph, plan_timeline
+from pipeline.assemble import Piece, Timeline, mix_graph, plan_timeline, silent_pieces, speech_seconds
 from pipeline.config import Settings
 from pipeline.errors import RenderError, ScriptErrors
 from pipeline.files import atomic_path, write_text_atomic
-from pipeline.master import LOUDSPEAKER_CHAIN, Target, encode_to_target, mix_to_pcm
+from pipeline.master import Mastered, master_renditions
 from pipeline.models import (
     Loudness,
     RenderResult,
@@ -33,24 +33,25 @@ from pipeline.models import (
     SpokenScript,
 )
 from pipeline.reading import Lexicon, load_lexicon, read_aloud
+from pipeline.renditions import Rendition, with_template_targets
 from pipeline.scripts import check_against_project, parse_script
 from pipeline.speech import synthesize_script
 from pipeline.tags import Chapter, ProgramTags, write_tags
 from pipeline.templates import Template, available_templates, load_template
 
 # Bump when a change to rendering should re-render every program.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 DURATION_BOUNDS_S = {"program": (180.0, 300.0), "notice": (5.0, 180.0), "filler": (20.0, 600.0)}
+FIT_MARGIN_S = 3.0  # when tempo fitting, land this far inside the bounds
 WORDS_PER_SECOND_HINT = 2.5  # written words per second of espeak speech at the default rate, for hints
+DURATION_TOLERANCE_S = 0.15  # encoded file vs planned timeline (MP3 frames, encoder delay)
 
 
 @dataclass(frozen=True)
 class RenderContext:
     settings: Settings
     engine_version: str
-    lexicon_files: tuple[
-        Path, ...
-    ]  # project lexicon files; loaded in the worker (compiled patterns stay local)
+    lexicon_files: tuple[Path, ...]  # loaded in the worker: compiled patterns need not cross processes
     lexicon_fingerprint: str
 
 
@@ -62,14 +63,28 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def program_renditions(settings: Settings, template: Template) -> tuple[Rendition, ...]:
+    return with_template_targets(settings.renditions, template.rendition_targets)
+
+
 def render_key(script: Script, template: Template, context: RenderContext) -> str:
     settings = context.settings
     voices = {label: settings.presenters[name].espeak_voice for label, name in script.meta.voices}
     blob = json.dumps(
-        [RENDER_VERSION, script.sha256, template.fingerprint(), context.lexicon_fingerprint,
-         context.engine_version, settings.speech_rate_wpm, settings.mp3_bitrate_kbps, voices],
-        ensure_ascii=False, sort_keys=True,
-    )  # fmt: skip
+        [
+            RENDER_VERSION,
+            script.sha256,
+            template.fingerprint(),
+            context.lexicon_fingerprint,
+            context.engine_version,
+            settings.speech_rate_wpm,
+            settings.max_tempo_change,
+            voices,
+            [asdict(r) for r in program_renditions(settings, template)],
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -113,20 +128,50 @@ def speak(script: Script, lexicon: Lexicon) -> tuple[SpokenScript, tuple[str, ..
     return SpokenScript(script=script, paragraphs=tuple(paragraphs)), tuple(warnings)
 
 
-def check_duration(script: Script, total_s: float) -> None:
-    low, high = DURATION_BOUNDS_S[script.meta.kind]
-    if low <= total_s <= high:
-        return
+def duration_advice(kind: str, total_s: float) -> str:
+    low, high = DURATION_BOUNDS_S[kind]
     if total_s > high:
         excess = total_s - high
-        advice = f"cut about {excess:.0f} s (roughly {excess * WORDS_PER_SECOND_HINT:.0f} words)"
-        bound = f"longer than the {high:.0f} s maximum"
-    else:
-        missing = low - total_s
-        advice = f"add about {missing:.0f} s (roughly {missing * WORDS_PER_SECOND_HINT:.0f} words)"
-        bound = f"shorter than the {low:.0f} s minimum"
+        return (
+            f"longer than the {high:.0f} s maximum for its kind: cut about {excess:.0f} s "
+            f"(roughly {excess * WORDS_PER_SECOND_HINT:.0f} words)"
+        )
+    missing = low - total_s
+    return (
+        f"shorter than the {low:.0f} s minimum for its kind: add about {missing:.0f} s "
+        f"(roughly {missing * WORDS_PER_SECOND_HINT:.0f} words)"
+    )
+
+
+def fit_tempo(
+    script: Script,
+    template: Template,
+    pieces: Sequence[Piece],
+    *,
+    intro_s: float,
+    outro_s: float,
+    ident_s: float | None,
+    max_change: float,
+) -> Timeline:
+    """The program's timeline at natural speed when it fits its kind's bounds; otherwise with the speech
+    tempo changed (pitch kept) just enough to land inside them, within `max_change`; otherwise an error
+    saying how much to cut or add."""
+    natural = plan_timeline(template, intro_s, outro_s, pieces, ident_s=ident_s)
+    low, high = DURATION_BOUNDS_S[script.meta.kind]
+    if low <= natural.total_s <= high:
+        return natural
+    speech = speech_seconds(pieces)
+    fixed = natural.total_s - speech
+    wanted = min(max(natural.total_s, low + FIT_MARGIN_S), high - FIT_MARGIN_S)
+    tempo = speech / (wanted - fixed) if wanted > fixed and speech > 0 else 0.0
+    if tempo > 0 and abs(tempo - 1.0) <= max_change:
+        fitted = plan_timeline(template, intro_s, outro_s, pieces, tempo=tempo, ident_s=ident_s)
+        if low <= fitted.total_s <= high:
+            return fitted
+    limit = f"even at a tempo change of {max_change:.0%} " if speech > 0 else ""
     raise RenderError(
-        f"the {script.meta.kind} would last {total_s:.0f} s, {bound} for its kind: {advice}",
+        f"the {script.meta.kind} would last {natural.total_s:.0f} s, {limit}"
+        f"{duration_advice(script.meta.kind, natural.total_s)}",
         path=script.path,
         field="duration",
     )
@@ -140,11 +185,12 @@ def transcript_text(script: Script) -> str:
     return "\n\n".join(blocks)
 
 
-def chapters(script: Script, segments: tuple[SpeechSegment, ...], timeline: Timeline) -> tuple[Chapter, ...]:
-    """One chapter per section, from its first paragraph to the next section (the last runs to the end)."""
+def chapters(script: Script, sections: Sequence[int], timeline: Timeline) -> tuple[Chapter, ...]:
+    """One chapter per section, from its first piece to the next section (the first from 0, the last to
+    the end, so chapters cover the whole program)."""
     starts: dict[int, int] = {}
-    for segment, start in zip(segments, timeline.segment_starts, strict=True):
-        starts.setdefault(segment.section, start)
+    for section, start in zip(sections, timeline.segment_starts, strict=True):
+        starts.setdefault(section, start)
     ordered = sorted(starts.items())
     out = []
     for index, (section, start) in enumerate(ordered):
@@ -168,15 +214,15 @@ def vtt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def webvtt(spoken: SpokenScript, segments: tuple[SpeechSegment, ...], timeline: Timeline) -> str:
+def webvtt(spoken: SpokenScript, timeline: Timeline) -> str:
     lines = ["WEBVTT", ""]
-    for index, (paragraph, segment, start) in enumerate(
-        zip(spoken.paragraphs, segments, timeline.segment_starts, strict=True), start=1
+    for index, (paragraph, start, length) in enumerate(
+        zip(spoken.paragraphs, timeline.segment_starts, timeline.segment_lengths, strict=True), start=1
     ):
         begin = timeline.seconds(start)
         lines += [
             str(index),
-            f"{vtt_time(begin)} --> {vtt_time(begin + segment.duration_s)}",
+            f"{vtt_time(begin)} --> {vtt_time(begin + timeline.seconds(length))}",
             f"<v {paragraph.speaker}>{paragraph.written}",
             "",
         ]
@@ -228,58 +274,101 @@ def render_script(path: Path, context: RenderContext) -> RenderResult:
             engine_version=context.engine_version,
             cache_dir=settings.cache_dir,
         )
-        timeline = plan_timeline(
-            template, ffmpeg.duration_of(template.intro), ffmpeg.duration_of(template.outro), segments
+        pieces = [Piece(s.audio, s.duration_s, s.section) for s in segments]
+        timeline = fit_tempo(
+            script,
+            template,
+            pieces,
+            intro_s=ffmpeg.duration_of(template.intro),
+            outro_s=ffmpeg.duration_of(template.outro),
+            ident_s=ffmpeg.duration_of(template.ident) if template.ident else None,
+            max_change=settings.max_tempo_change,
         )
-        check_duration(script, timeline.total_s)
-        data = master_program(script, spoken, segments, template, timeline, key, context)
+        data = master_program(script, spoken, segments, pieces, template, timeline, key, context)
         write_text_atomic(manifest, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    if abs(timeline.tempo - 1.0) > 1e-6:
+        warnings += (
+            f"{path}: warning: speech tempo changed by {timeline.tempo - 1:+.1%} to fit "
+            f"{DURATION_BOUNDS_S[meta.kind][0]:.0f}-{DURATION_BOUNDS_S[meta.kind][1]:.0f} s",
+        )
     return RenderResult(program_id=meta.id, script=path, manifest=manifest, skipped=False, warnings=warnings)
+
+
+def check_render(
+    script: Script, spoken: SpokenScript, pieces: Sequence[Piece], mix_log: str, timeline: Timeline
+) -> None:
+    """A (nearly) silent spoken paragraph is an error naming its section and line."""
+    for index in silent_pieces(mix_log, timeline, pieces):
+        paragraph = spoken.paragraphs[index]
+        section = script.sections[paragraph.section].title
+        raise RenderError(
+            f"speech for this paragraph (section '{section}') is silent or nearly silent",
+            path=script.path,
+            line=paragraph.line,
+        )
+
+
+def describe_file(
+    path: Path, rendition: Rendition, loudness: Loudness, planned_s: float, program: str
+) -> dict[str, Any]:
+    audio_format = ffmpeg.audio_format(path)
+    duration = ffmpeg.duration_of(path)
+    if abs(duration - planned_s) > DURATION_TOLERANCE_S:
+        raise RenderError(
+            f"{program} ({rendition.name}): encoded file lasts {duration:.2f} s, the plan {planned_s:.2f} s"
+        )
+    return {
+        "file": rendition.file_name(program),
+        "bytes": path.stat().st_size,
+        "sha256": file_sha256(path),
+        "duration_s": round(duration, 3),
+        "format": {
+            "codec": audio_format.codec,
+            "sample_rate": audio_format.sample_rate,
+            "channels": audio_format.channels,
+            "bitrate_kbps": rendition.bitrate_kbps,
+        },
+        "loudness": loudness_dict(loudness),
+    }
 
 
 def master_program(
     script: Script,
     spoken: SpokenScript,
     segments: tuple[SpeechSegment, ...],
+    pieces: Sequence[Piece],
     template: Template,
     timeline: Timeline,
     key: str,
     context: RenderContext,
 ) -> dict[str, Any]:
-    """Mix, master, encode, tag and place the audio and transcript; return the manifest."""
+    """Mix, master every rendition, check, tag and place the files and transcript; return the manifest."""
     settings, meta = context.settings, script.meta
-    programs = settings.programs_dir
-    target = Target(template.integrated_lufs, template.true_peak_dbtp, settings.mp3_bitrate_kbps)
-    mp3 = programs / f"{meta.id}.mp3"
+    renditions = program_renditions(settings, template)
+    sections = [p.section for p in pieces]
+    program_chapters = chapters(script, sections, timeline)
     scratch_root = settings.cache_dir / "tmp"
     scratch_root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch_root) as scratch:
-        pcm = Path(scratch) / "mix.wav"
-        measured = mix_to_pcm(mix_graph(template, timeline, segments, LOUDSPEAKER_CHAIN), pcm, meta.id)
-        with atomic_path(mp3, suffix=".mp3") as tmp_mp3:
-            loudness = encode_to_target(pcm, measured, target, tmp_mp3, meta.id)
-            write_tags(tmp_mp3, ProgramTags(
-                title=meta.title, producer=meta.producer, series=meta.series,
-                date=datetime.now().astimezone().date().isoformat(),
-                comment=f"{meta.series}: {meta.title}", transcript=transcript_text(script),
-                extra=(("program_id", meta.id), ("valid_from", meta.valid_from.isoformat()),
-                       ("valid_until", meta.valid_until.isoformat()), ("targets", ",".join(meta.targets)),
-                       ("priority", meta.priority), ("integrated_lufs", f"{loudness.integrated_lufs:.1f}"),
-                       ("true_peak_dbtp", f"{loudness.true_peak_dbtp:.1f}")),
-                chapters=chapters(script, segments, timeline),
-            ))  # fmt: skip
-            audio_format = ffmpeg.audio_format(tmp_mp3)
-            duration = ffmpeg.duration_of(tmp_mp3)
-            size, digest = tmp_mp3.stat().st_size, file_sha256(tmp_mp3)
-    write_text_atomic(programs / f"{meta.id}.vtt", webvtt(spoken, segments, timeline))
-    rendition = {
-        "file": mp3.name,
-        "bytes": size,
-        "sha256": digest,
-        "format": {"codec": audio_format.codec, "sample_rate": audio_format.sample_rate,
-                   "channels": audio_format.channels, "bitrate_kbps": settings.mp3_bitrate_kbps},
-        "loudness": loudness_dict(loudness),
-    }  # fmt: skip
+    described: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(dir=scratch_root) as scratch, contextlib.ExitStack() as placing:
+        outputs = {
+            r.name: placing.enter_context(
+                atomic_path(settings.programs_dir / r.file_name(meta.id), suffix=".mp3")
+            )
+            for r in renditions
+        }
+        mastered, mix_log = master_renditions(
+            mix_graph(template, timeline, pieces), renditions, Path(scratch), outputs, meta.id
+        )
+        check_render(script, spoken, pieces, mix_log, timeline)
+        for result in mastered:
+            write_tags(result.path, program_tags(script, result, program_chapters, template))
+            described[result.rendition.name] = describe_file(
+                result.path, result.rendition, result.loudness, timeline.total_s, meta.id
+            )
+        # Leaving the ExitStack renames every rendition into place; any failure above removed them all.
+    write_text_atomic(settings.programs_dir / f"{meta.id}.vtt", webvtt(spoken, timeline))
+    primary = described[renditions[0].name]
     return {
         "id": meta.id,
         "kind": meta.kind,
@@ -287,22 +376,23 @@ def master_program(
         "series": meta.series,
         "producer": meta.producer,
         "language": "vi",
-        "file": rendition["file"],
-        "duration_s": round(duration, 3),
-        "bytes": size,
-        "sha256": digest,
-        "format": rendition["format"],
-        "loudness": rendition["loudness"],
-        "renditions": {"loudspeaker": rendition},
+        "file": primary["file"],
+        "duration_s": primary["duration_s"],
+        "bytes": primary["bytes"],
+        "sha256": primary["sha256"],
+        "format": primary["format"],
+        "loudness": primary["loudness"],
+        "renditions": described,
         "transcript": f"{meta.id}.vtt",
         "template": template.name,
+        "tempo": round(timeline.tempo, 4),
         "targets": list(meta.targets),
         "valid_from": meta.valid_from.isoformat(),
         "valid_until": meta.valid_until.isoformat(),
         "priority": meta.priority,
         "chapters": [
             {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
-            for c in chapters(script, segments, timeline)
+            for c in program_chapters
         ],
         "speech": [
             {
@@ -321,3 +411,30 @@ def master_program(
         "render_key": key,
         "rendered_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
+
+
+def program_tags(
+    script: Script, result: Mastered, program_chapters: tuple[Chapter, ...], template: Template
+) -> ProgramTags:
+    meta, loudness = script.meta, result.loudness
+    return ProgramTags(
+        title=meta.title,
+        producer=meta.producer,
+        series=meta.series,
+        date=datetime.now().astimezone().date().isoformat(),
+        comment=f"{meta.series}: {meta.title}",
+        transcript=transcript_text(script),
+        extra=(
+            ("program_id", meta.id),
+            ("rendition", result.rendition.name),
+            ("valid_from", meta.valid_from.isoformat()),
+            ("valid_until", meta.valid_until.isoformat()),
+            ("targets", ",".join(meta.targets)),
+            ("priority", meta.priority),
+            ("integrated_lufs", f"{loudness.integrated_lufs:.1f}"),
+            ("true_peak_dbtp", f"{loudness.true_peak_dbtp:.1f}"),
+            ("lra", f"{loudness.lra:.1f}"),
+        ),
+        chapters=program_chapters,
+        artwork=template.artwork,
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mutagen import MutagenError
 from mutagen.id3 import (
+    APIC,
     CHAP,
     COMM,
     CTOC,
@@ -48,6 +49,7 @@ class ProgramTags:
     transcript: str
     extra: tuple[tuple[str, str], ...]  # TXXX description -> value
     chapters: tuple[Chapter, ...]
+    artwork: Path | None = None  # PNG or JPEG cover
 
 
 TEXT_FRAMES = {"title": TIT2, "producer": TPE1, "series": TALB, "date": TDRC}
@@ -83,6 +85,13 @@ def write_tags(path: Path, tags: ProgramTags) -> None:
                     sub_frames=[TIT2(encoding=utf8, text=[chapter.title])],
                 )
             )
+    if tags.artwork is not None:
+        try:
+            image = tags.artwork.read_bytes()
+        except OSError as exc:
+            raise RenderError(f"cannot read artwork: {exc.strerror}", path=tags.artwork) from None
+        mime = "image/png" if image.startswith(b"\x89PNG") else "image/jpeg"
+        id3.add(APIC(encoding=utf8, mime=mime, type=3, desc="Cover", data=image))
     try:
         id3.save(str(path), v2_version=4)
     except (MutagenError, OSError) as exc:
@@ -103,6 +112,7 @@ def read_tags(path: Path) -> dict[str, object]:
     out["language"] = str(id3["TLAN"].text[0]) if "TLAN" in id3 else None
     lyrics = id3.getall("USLT")
     out["transcript"] = lyrics[0].text if lyrics else None
+    out["artwork"] = [(frame.mime, len(frame.data)) for frame in id3.getall("APIC")]
     out["extra"] = {frame.desc: str(frame.text[0]) for frame in id3.getall("TXXX")}
     out["chapters"] = [
         (str(chap.sub_frames["TIT2"].text[0]), chap.start_time, chap.end_time)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 from pipeline.errors import ConfigError
 
 TEMPLATE_FILE = "template.yaml"
+TARGET_KEYS = {"integrated_lufs": (-40.0, -5.0), "true_peak_dbtp": (-12.0, 0.0), "max_lra": (1.0, 30.0)}
 
 
 @dataclass(frozen=True)
@@ -21,16 +23,17 @@ class Template:
     intro: Path
     outro: Path
     bed: Path | None
+    ident: Path | None  # short sting between sections
+    artwork: Path | None  # cover image for ID3 APIC
     bed_level_db: float
     intro_overlap_s: float
     outro_gap_s: float
     paragraph_gap_s: float
     section_gap_s: float
-    integrated_lufs: float
-    true_peak_dbtp: float
+    rendition_targets: Mapping[str, Mapping[str, float]]  # rendition name -> target overrides
 
     def assets(self) -> tuple[Path, ...]:
-        return tuple(p for p in (self.intro, self.outro, self.bed) if p is not None)
+        return tuple(p for p in (self.intro, self.outro, self.bed, self.ident, self.artwork) if p is not None)
 
     def fingerprint(self) -> str:
         """Changes whenever the template's settings or any of its audio files change."""
@@ -79,9 +82,19 @@ def load_template(templates_dir: Path, name: str) -> Template:
         raise ConfigError(f"not valid YAML: {exc}", path=path) from None
     if not isinstance(data, dict):
         raise ConfigError("must be a set of 'key: value' lines", path=path)
-    loudness = data.get("loudness", {})
-    if not isinstance(loudness, dict):
-        raise ConfigError("must be a table", path=path, field="loudness")
+    overrides = data.get("renditions", {})
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise ConfigError("must map rendition names to target tables", path=path, field="renditions")
+    targets: dict[str, dict[str, float]] = {}
+    for name, table in overrides.items():
+        unknown = set(table) - set(TARGET_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"unknown target {sorted(unknown)[0]!r} (known: {', '.join(TARGET_KEYS)})",
+                path=path,
+                field=f"renditions.{name}",
+            )
+        targets[str(name)] = {key: _number(table, key, 0.0, path, *TARGET_KEYS[key]) for key in table}
     intro = _asset(folder, data, "intro", path, required=True)
     outro = _asset(folder, data, "outro", path, required=True)
     assert intro is not None and outro is not None
@@ -96,6 +109,7 @@ def load_template(templates_dir: Path, name: str) -> Template:
         outro_gap_s=_number(data, "outro_gap_s", 0.8, path, 0, 10),
         paragraph_gap_s=_number(data, "paragraph_gap_s", 0.6, path, 0, 5),
         section_gap_s=_number(data, "section_gap_s", 1.2, path, 0, 10),
-        integrated_lufs=_number(loudness, "integrated_lufs", -16.0, path, -40, -5),
-        true_peak_dbtp=_number(loudness, "true_peak_dbtp", -2.0, path, -12, 0),
+        ident=_asset(folder, data, "ident", path, required=False),
+        artwork=_asset(folder, data, "artwork", path, required=False),
+        rendition_targets=targets,
     )

@@ -28,7 +28,6 @@ espeak = "vi"
 
 [render]
 jobs = 1
-mp3_bitrate_kbps = 96
 """
 
 STATIONS_YAML = """\
