@@ -4,9 +4,12 @@ into a RenderError carrying the tail of ffmpeg's stderr."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,10 +38,13 @@ def check_tools() -> None:
 
 def run(args: Sequence[str], *, what: str, path: Path | None = None) -> str:
     """Run ffmpeg/ffprobe; return stderr (where ffmpeg logs measurements); raise RenderError on failure."""
+    started = time.perf_counter()
     try:
         done = subprocess.run(list(args), capture_output=True, text=True, errors="replace", check=False)
     except FileNotFoundError:
         raise ToolMissingError(f"{args[0]} is not installed") from None
+    if os.environ.get("RADIO_TRACE_FFMPEG"):
+        print(f"[ffmpeg] {time.perf_counter() - started:6.3f} s  {what}", file=sys.stderr)
     if done.returncode != 0:
         tail = "\n".join(done.stderr.strip().splitlines()[-6:])
         raise RenderError(f"{what} failed (ffmpeg exit {done.returncode}): {tail}", path=path)
@@ -64,33 +70,36 @@ def probe(path: Path) -> dict[str, object]:
     return data
 
 
-def duration_of(path: Path) -> float:
-    """Duration in seconds of an audio file; a clear error naming the file when it is missing or corrupt."""
+def _streams_and_format(path: Path) -> tuple[dict[str, object], dict[str, object]]:
     if not path.is_file():
         raise RenderError("audio file is missing", path=path)
     data = probe(path)
-    fmt = data.get("format")
-    streams = data.get("streams")
-    if not isinstance(fmt, dict) or not streams or "duration" not in fmt:
+    fmt, streams = data.get("format"), data.get("streams")
+    if not isinstance(fmt, dict) or not isinstance(streams, list) or not streams or "duration" not in fmt:
         raise RenderError("not a readable audio file", path=path)
-    seconds = float(fmt["duration"])
+    return streams[0], fmt
+
+
+def duration_of(path: Path) -> float:
+    """Duration in seconds of an audio file; a clear error naming the file when it is missing or corrupt."""
+    _, fmt = _streams_and_format(path)
+    seconds = float(str(fmt["duration"]))
     if seconds <= 0:
         raise RenderError("audio file is empty", path=path)
     return seconds
 
 
-def audio_format(path: Path) -> AudioFormat:
-    data = probe(path)
-    streams = data.get("streams")
-    fmt = data.get("format")
-    if not isinstance(streams, list) or not streams or not isinstance(fmt, dict):
-        raise RenderError("no audio stream", path=path)
-    stream = streams[0]
-    return AudioFormat(
-        codec=str(stream["codec_name"]),
-        sample_rate=int(stream["sample_rate"]),
-        channels=int(stream["channels"]),
-        bitrate_kbps=round(int(fmt.get("bit_rate", 0)) / 1000),
+def audio_format(path: Path) -> tuple[AudioFormat, float]:
+    """Codec, rate, channels and bitrate of a file, and its duration, in one probe."""
+    stream, fmt = _streams_and_format(path)
+    return (
+        AudioFormat(
+            codec=str(stream["codec_name"]),
+            sample_rate=int(str(stream["sample_rate"])),
+            channels=int(str(stream["channels"])),
+            bitrate_kbps=round(int(str(fmt.get("bit_rate", 0))) / 1000),
+        ),
+        float(str(fmt["duration"])),
     )
 
 

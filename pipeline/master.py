@@ -26,9 +26,9 @@ LOUDNESS_TOLERANCE_LU = 0.5
 AIM_LU = 0.2  # re-encode when the first encode lands further off than this
 TRUE_PEAK_MARGIN_DB = 1.2  # the limiter works on sample peaks; MP3 decoding adds inter-sample peaks
 MAX_PASSES = 3
-CALIBRATION_STEPS = 6
-CALIBRATION_TOLERANCE_LU = 0.05
-FIRST_SLOPE = 0.7  # typical loudness gained per dB of gain into the limiter; the secant refines it
+CALIBRATION_STEPS = 4
+CALIBRATION_BRACKET_DB = 1.0  # the two gains measured at once bracket the answer this wide
+CALIBRATION_TOLERANCE_LU = 0.1  # ebur128 reports one decimal
 MP3_LOUDNESS_SHIFT_LU = 0.45  # LAME CBR lowers integrated loudness by about this (design.md section 4)
 
 
@@ -107,20 +107,22 @@ def calibrate_gain(pcm: Path, gain: float, aim_lufs: float, ceiling_dbtp: float,
     """The gain that lands the limited signal on `aim_lufs`.
 
     The limiter takes away more loudness the more gain follows it (espeak speech peaks ~19 dB above its
-    loudness), so one measurement is not enough: a secant search converges in two or three fast passes.
+    loudness), so one measurement is not enough. Each step measures two gains at once (two ffmpeg
+    processes, one per core) and takes the secant between them; one step is usually enough.
     """
-    previous: tuple[float, float] | None = None
-    for _ in range(CALIBRATION_STEPS):
-        level = measure_limited(pcm, gain, ceiling_dbtp, margin_db)
-        miss = aim_lufs - level
-        if abs(miss) <= CALIBRATION_TOLERANCE_LU:
-            break
-        slope = FIRST_SLOPE
-        if previous is not None and gain != previous[0]:
-            slope = min(1.0, max(0.2, (level - previous[1]) / (gain - previous[0])))
-        previous = (gain, level)
-        gain += miss / slope
-    return gain
+    step = CALIBRATION_BRACKET_DB
+    best = gain
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _ in range(CALIBRATION_STEPS):
+            low, high = gain, gain + step
+            levels = list(pool.map(lambda g: measure_limited(pcm, g, ceiling_dbtp, margin_db), (low, high)))
+            slope = min(1.0, max(0.2, (levels[1] - levels[0]) / step))
+            best = low + (aim_lufs - levels[0]) / slope
+            nearest = min(abs(aim_lufs - levels[0]), abs(aim_lufs - levels[1]))
+            if nearest <= CALIBRATION_TOLERANCE_LU or low - step <= best <= high + step:
+                return best
+            gain = best - step / 2
+    return best
 
 
 def check_targets(final: Loudness, rendition: Rendition, program: str) -> None:
@@ -173,12 +175,13 @@ def encode_to_target(
     return final
 
 
-def master_renditions(
-    graph: MixGraph, renditions: tuple[Rendition, ...], scratch: Path, outputs: dict[str, Path], program: str
-) -> tuple[tuple[Mastered, ...], str]:
-    """Every rendition mastered into `outputs[name]`, encoded in parallel (one ffmpeg each); also the mix
-    pass's log, which carries the speech track's silence report."""
-    mixed, log = mix_renditions(graph, renditions, scratch, program)
+def encode_renditions(
+    mixed: dict[str, tuple[Path, Loudness]],
+    renditions: tuple[Rendition, ...],
+    outputs: dict[str, Path],
+    program: str,
+) -> tuple[Mastered, ...]:
+    """Every rendition from its pass-A PCM into `outputs[name]`, in parallel (one ffmpeg each)."""
     with ThreadPoolExecutor(max_workers=len(renditions)) as pool:
         futures = [
             pool.submit(encode_to_target, *mixed[r.name], r, outputs[r.name], program) for r in renditions
@@ -186,4 +189,4 @@ def master_renditions(
         results = [future.result() for future in futures]
     return tuple(
         Mastered(r, outputs[r.name], loudness) for r, loudness in zip(renditions, results, strict=True)
-    ), log
+    )

@@ -23,7 +23,7 @@ from pipeline.assemble import Piece, Timeline, mix_graph, plan_timeline, silent_
 from pipeline.config import Settings
 from pipeline.errors import RenderError, ScriptErrors
 from pipeline.files import atomic_path, write_text_atomic
-from pipeline.master import Mastered, master_renditions
+from pipeline.master import Mastered, encode_renditions, mix_renditions
 from pipeline.models import (
     Loudness,
     RenderResult,
@@ -128,18 +128,22 @@ def speak(script: Script, lexicon: Lexicon) -> tuple[SpokenScript, tuple[str, ..
     return SpokenScript(script=script, paragraphs=tuple(paragraphs)), tuple(warnings)
 
 
-def duration_advice(kind: str, total_s: float) -> str:
+def duration_advice(kind: str, total_s: float, max_change: float) -> str:
+    """Why a program cannot be fitted, and how much text to cut or add (at the natural speaking rate)."""
     low, high = DURATION_BOUNDS_S[kind]
+    tempo = f", even with the speech tempo changed by up to {max_change:.0%}" if max_change > 0 else ""
     if total_s > high:
         excess = total_s - high
         return (
-            f"longer than the {high:.0f} s maximum for its kind: cut about {excess:.0f} s "
-            f"(roughly {excess * WORDS_PER_SECOND_HINT:.0f} words)"
+            f"the {kind} would last {total_s:.0f} s, longer than the {high:.0f} s maximum for its kind"
+            f"{tempo}: "
+            f"cut about {excess:.0f} s (roughly {excess * WORDS_PER_SECOND_HINT:.0f} words)"
         )
     missing = low - total_s
     return (
-        f"shorter than the {low:.0f} s minimum for its kind: add about {missing:.0f} s "
-        f"(roughly {missing * WORDS_PER_SECOND_HINT:.0f} words)"
+        f"the {kind} would last {total_s:.0f} s, shorter than the {low:.0f} s minimum for its kind"
+        f"{tempo}: "
+        f"add about {missing:.0f} s (roughly {missing * WORDS_PER_SECOND_HINT:.0f} words)"
     )
 
 
@@ -168,10 +172,8 @@ def fit_tempo(
         fitted = plan_timeline(template, intro_s, outro_s, pieces, tempo=tempo, ident_s=ident_s)
         if low <= fitted.total_s <= high:
             return fitted
-    limit = f"even at a tempo change of {max_change:.0%} " if speech > 0 else ""
     raise RenderError(
-        f"the {script.meta.kind} would last {natural.total_s:.0f} s, {limit}"
-        f"{duration_advice(script.meta.kind, natural.total_s)}",
+        duration_advice(script.meta.kind, natural.total_s, max_change if speech > 0 else 0.0),
         path=script.path,
         field="duration",
     )
@@ -311,8 +313,7 @@ def check_render(
 def describe_file(
     path: Path, rendition: Rendition, loudness: Loudness, planned_s: float, program: str
 ) -> dict[str, Any]:
-    audio_format = ffmpeg.audio_format(path)
-    duration = ffmpeg.duration_of(path)
+    audio_format, duration = ffmpeg.audio_format(path)
     if abs(duration - planned_s) > DURATION_TOLERANCE_S:
         raise RenderError(
             f"{program} ({rendition.name}): encoded file lasts {duration:.2f} s, the plan {planned_s:.2f} s"
@@ -357,10 +358,10 @@ def master_program(
             )
             for r in renditions
         }
-        mastered, mix_log = master_renditions(
-            mix_graph(template, timeline, pieces), renditions, Path(scratch), outputs, meta.id
-        )
-        check_render(script, spoken, pieces, mix_log, timeline)
+        graph = mix_graph(template, timeline, pieces)
+        mixed, mix_log = mix_renditions(graph, renditions, Path(scratch), meta.id)
+        check_render(script, spoken, pieces, mix_log, timeline)  # before spending time on encoding
+        mastered = encode_renditions(mixed, renditions, outputs, meta.id)
         for result in mastered:
             write_tags(result.path, program_tags(script, result, program_chapters, template))
             described[result.rendition.name] = describe_file(
