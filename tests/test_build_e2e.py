@@ -139,4 +139,5 @@ def test_too_long_program_says_how_much_to_cut(project: Path) -> None:
     done = radio(project, "build")
     assert done.returncode == 1
     assert "shorter than the 180 s minimum for its kind" in done.stderr
-    assert re.search(r"even with the speech tempo changed by up to 7%: add about \d+ s \(roughly \d+ words\)", done.stderr)
+    advice = r"even with the speech tempo changed by up to 7%: add about \d+ s \(roughly \d+ words\)"
+    assert re.search(advice, done.stderr)
