@@ -31,6 +31,8 @@ class Piece:
     duration_s: float  # as recorded, before any tempo change
     section: int
     is_insert: bool = False
+    gain_db: float = 0.0  # inserts: brought to the speech's loudness
+    title: str = ""  # inserts: their chapter title
 
 
 @dataclass(frozen=True)

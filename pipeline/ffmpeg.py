@@ -132,6 +132,17 @@ def measure(path: Path, *, true_peak: bool = True) -> Loudness:
     return parse_loudness(stderr)
 
 
+def measure_joined(paths: Sequence[Path]) -> Loudness:
+    """Integrated loudness of several files played one after another (no true peak)."""
+    args: list[str] = list(BASE_ARGS)
+    for path in paths:
+        args += ["-i", str(path)]
+    joined = "".join(f"[{i}:a]aresample=44100,aformat=channel_layouts=mono[a{i}];" for i in range(len(paths)))
+    chain = f"{joined}{''.join(f'[a{i}]' for i in range(len(paths)))}concat=n={len(paths)}:v=0:a=1,"
+    args += ["-filter_complex", f"{chain}ebur128=peak=none:framelog=verbose", "-f", "null", "-"]
+    return parse_loudness(run(args, what="measuring speech level"))
+
+
 def render_graph_multi(
     inputs: Sequence[Sequence[str]],
     graph: str,

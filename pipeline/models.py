@@ -12,9 +12,10 @@ PRIORITIES = ("normal", "priority", "emergency")
 
 @dataclass(frozen=True)
 class Paragraph:
-    text: str
+    text: str  # for a recorded insert: its title (a chapter name)
     speaker: str
     line: int
+    insert: str | None = None  # recorded audio placed here instead of speech, relative to the script
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class SpokenParagraph:
     written: str
     spoken: str
     line: int
+    insert: Path | None = None  # recorded audio instead of speech (absolute path)
 
 
 @dataclass(frozen=True)

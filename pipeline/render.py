@@ -11,10 +11,9 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import tempfile
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,19 @@ from pipeline import ffmpeg
 from pipeline.assemble import Piece, Timeline, mix_graph, plan_timeline, silent_pieces, speech_seconds
 from pipeline.config import Settings
 from pipeline.errors import RenderError, ScriptErrors
-from pipeline.files import atomic_path, write_text_atomic
-from pipeline.master import Mastered, encode_renditions, mix_renditions
+from pipeline.files import write_text_atomic
 from pipeline.models import (
-    Loudness,
     RenderResult,
     Script,
     SpeechSegment,
     SpokenParagraph,
     SpokenScript,
 )
+from pipeline.packaging import Package, file_sha256, package_program, program_renditions
 from pipeline.reading import Lexicon, load_lexicon, read_aloud
-from pipeline.renditions import Rendition, with_template_targets
 from pipeline.scripts import check_against_project, parse_script
 from pipeline.speech import synthesize_script
-from pipeline.tags import Chapter, ProgramTags, write_tags
+from pipeline.tags import Chapter
 from pipeline.templates import Template, available_templates, load_template
 
 # Bump when a change to rendering should re-render every program.
@@ -44,7 +41,6 @@ RENDER_VERSION = "2"
 DURATION_BOUNDS_S = {"program": (180.0, 300.0), "notice": (5.0, 180.0), "filler": (20.0, 600.0)}
 FIT_MARGIN_S = 3.0  # when tempo fitting, land this far inside the bounds
 WORDS_PER_SECOND_HINT = 2.5  # written words per second of espeak speech at the default rate, for hints
-DURATION_TOLERANCE_S = 0.15  # encoded file vs planned timeline (MP3 frames, encoder delay)
 
 
 @dataclass(frozen=True)
@@ -55,16 +51,19 @@ class RenderContext:
     lexicon_fingerprint: str
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def program_renditions(settings: Settings, template: Template) -> tuple[Rendition, ...]:
-    return with_template_targets(settings.renditions, template.rendition_targets)
+def insert_digests(script: Script) -> list[str]:
+    """Content hashes of the recorded inserts, so replacing an insert's audio re-renders the program."""
+    digests = []
+    for section in script.sections:
+        for paragraph in section.paragraphs:
+            if paragraph.insert is None:
+                continue
+            audio = script.path.parent / paragraph.insert
+            if not audio.is_file():
+                raise RenderError(f"recorded insert {paragraph.insert!r} does not exist", path=script.path,
+                                  line=paragraph.line)  # fmt: skip
+            digests.append(file_sha256(audio))
+    return digests
 
 
 def render_key(script: Script, template: Template, context: RenderContext) -> str:
@@ -81,6 +80,7 @@ def render_key(script: Script, template: Template, context: RenderContext) -> st
             settings.max_tempo_change,
             voices,
             [asdict(r) for r in program_renditions(settings, template)],
+            insert_digests(script),
         ],
         ensure_ascii=False,
         sort_keys=True,
@@ -112,6 +112,11 @@ def speak(script: Script, lexicon: Lexicon) -> tuple[SpokenScript, tuple[str, ..
     warnings: list[str] = []
     for section_index, section in enumerate(script.sections):
         for paragraph in section.paragraphs:
+            if paragraph.insert is not None:
+                audio = (script.path.parent / paragraph.insert).resolve()
+                paragraphs.append(SpokenParagraph(section_index, paragraph.speaker, paragraph.text, "",
+                                                  paragraph.line, insert=audio))  # fmt: skip
+                continue
             reading = read_aloud(paragraph.text, lexicon)
             warnings += [f"{script.path}:{paragraph.line}: warning: {w}" for w in reading.warnings]
             if not reading.spoken.strip(" .,;:!?"):
@@ -126,6 +131,37 @@ def speak(script: Script, lexicon: Lexicon) -> tuple[SpokenScript, tuple[str, ..
                 )
             )
     return SpokenScript(script=script, paragraphs=tuple(paragraphs)), tuple(warnings)
+
+
+def interleave_inserts(
+    script: Script, spoken: SpokenScript, segments: Sequence[SpeechSegment]
+) -> list[Piece]:
+    """Speech segments and recorded inserts in script order; each insert brought to the speech's loudness
+    (measured once over all speech) so the mastering treats the program as one level."""
+    speech = iter(segments)
+    inserts = [p for p in spoken.paragraphs if p.insert is not None]
+    if not inserts:
+        return [Piece(s.audio, s.duration_s, s.section) for s in segments]
+    speech_level = ffmpeg.measure_joined([s.audio for s in segments]).integrated_lufs if segments else -20.0
+    pieces: list[Piece] = []
+    for paragraph in spoken.paragraphs:
+        if paragraph.insert is None:
+            segment = next(speech)
+            pieces.append(Piece(segment.audio, segment.duration_s, segment.section))
+            continue
+        try:
+            level = ffmpeg.measure(paragraph.insert, true_peak=False).integrated_lufs
+            duration = ffmpeg.duration_of(paragraph.insert)
+        except RenderError as exc:
+            raise RenderError(
+                f"recorded insert: {exc.message}", path=script.path, line=paragraph.line
+            ) from None
+        if not math.isfinite(level):
+            raise RenderError(f"recorded insert {paragraph.insert.name} is silent", path=script.path,
+                              line=paragraph.line)  # fmt: skip
+        gain = max(-30.0, min(30.0, speech_level - level))
+        pieces.append(Piece(paragraph.insert, duration, paragraph.section, True, gain, paragraph.written))
+    return pieces
 
 
 def duration_advice(kind: str, total_s: float, max_change: float) -> str:
@@ -187,24 +223,22 @@ def transcript_text(script: Script) -> str:
     return "\n\n".join(blocks)
 
 
-def chapters(script: Script, sections: Sequence[int], timeline: Timeline) -> tuple[Chapter, ...]:
-    """One chapter per section, from its first piece to the next section (the first from 0, the last to
-    the end, so chapters cover the whole program)."""
-    starts: dict[int, int] = {}
-    for section, start in zip(sections, timeline.segment_starts, strict=True):
-        starts.setdefault(section, start)
-    ordered = sorted(starts.items())
+def chapters(script: Script, pieces: Sequence[Piece], timeline: Timeline) -> tuple[Chapter, ...]:
+    """A chapter per section and per recorded insert, in program order; a section that continues after
+    an insert gets a chapter again. The first starts at 0 and the last runs to the end, so chapters cover
+    the whole program."""
+    marks: list[tuple[str, int]] = []
+    previous: tuple[int, bool] | None = None
+    for piece, start in zip(pieces, timeline.segment_starts, strict=True):
+        key = (piece.section, piece.is_insert)
+        if key != previous or piece.is_insert:
+            marks.append((piece.title if piece.is_insert else script.sections[piece.section].title, start))
+        previous = key
     out = []
-    for index, (section, start) in enumerate(ordered):
+    for index, (title, start) in enumerate(marks):
         begin = 0 if index == 0 else start
-        end = ordered[index + 1][1] if index + 1 < len(ordered) else timeline.total
-        out.append(
-            Chapter(
-                title=script.sections[section].title,
-                start_ms=round(timeline.seconds(begin) * 1000),
-                end_ms=round(timeline.seconds(end) * 1000),
-            )
-        )
+        end = marks[index + 1][1] if index + 1 < len(marks) else timeline.total
+        out.append(Chapter(title, round(timeline.seconds(begin) * 1000), round(timeline.seconds(end) * 1000)))
     return tuple(out)
 
 
@@ -225,18 +259,10 @@ def webvtt(spoken: SpokenScript, timeline: Timeline) -> str:
         lines += [
             str(index),
             f"{vtt_time(begin)} --> {vtt_time(begin + timeline.seconds(length))}",
-            f"<v {paragraph.speaker}>{paragraph.written}",
+            f"[{paragraph.written}]" if paragraph.insert else f"<v {paragraph.speaker}>{paragraph.written}",
             "",
         ]
     return "\n".join(lines)
-
-
-def loudness_dict(loudness: Loudness) -> dict[str, float]:
-    return {
-        "integrated_lufs": round(loudness.integrated_lufs, 2),
-        "true_peak_dbtp": round(loudness.true_peak_dbtp, 2),
-        "lra": round(loudness.lra, 2),
-    }
 
 
 @contextlib.contextmanager
@@ -269,14 +295,15 @@ def render_script(path: Path, context: RenderContext) -> RenderResult:
         spoken, warnings = speak(script, load_lexicon(context.lexicon_files))
         if not spoken.paragraphs:
             raise RenderError("nothing to read aloud", path=path)
+        speech_only = SpokenScript(script, tuple(p for p in spoken.paragraphs if p.insert is None))
         segments = synthesize_script(
-            spoken,
+            speech_only,
             presenters=settings.presenters,
             rate_wpm=settings.speech_rate_wpm,
             engine_version=context.engine_version,
             cache_dir=settings.cache_dir,
         )
-        pieces = [Piece(s.audio, s.duration_s, s.section) for s in segments]
+        pieces = interleave_inserts(script, spoken, segments)
         timeline = fit_tempo(
             script,
             template,
@@ -310,29 +337,6 @@ def check_render(
         )
 
 
-def describe_file(
-    path: Path, rendition: Rendition, loudness: Loudness, planned_s: float, program: str
-) -> dict[str, Any]:
-    audio_format, duration = ffmpeg.audio_format(path)
-    if abs(duration - planned_s) > DURATION_TOLERANCE_S:
-        raise RenderError(
-            f"{program} ({rendition.name}): encoded file lasts {duration:.2f} s, the plan {planned_s:.2f} s"
-        )
-    return {
-        "file": rendition.file_name(program),
-        "bytes": path.stat().st_size,
-        "sha256": file_sha256(path),
-        "duration_s": round(duration, 3),
-        "format": {
-            "codec": audio_format.codec,
-            "sample_rate": audio_format.sample_rate,
-            "channels": audio_format.channels,
-            "bitrate_kbps": rendition.bitrate_kbps,
-        },
-        "loudness": loudness_dict(loudness),
-    }
-
-
 def master_program(
     script: Script,
     spoken: SpokenScript,
@@ -344,58 +348,17 @@ def master_program(
     context: RenderContext,
 ) -> dict[str, Any]:
     """Mix, master every rendition, check, tag and place the files and transcript; return the manifest."""
-    settings, meta = context.settings, script.meta
-    renditions = program_renditions(settings, template)
-    sections = [p.section for p in pieces]
-    program_chapters = chapters(script, sections, timeline)
-    scratch_root = settings.cache_dir / "tmp"
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    described: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(dir=scratch_root) as scratch, contextlib.ExitStack() as placing:
-        outputs = {
-            r.name: placing.enter_context(
-                atomic_path(settings.programs_dir / r.file_name(meta.id), suffix=".mp3")
-            )
-            for r in renditions
-        }
-        graph = mix_graph(template, timeline, pieces)
-        mixed, mix_log = mix_renditions(graph, renditions, Path(scratch), meta.id)
-        check_render(script, spoken, pieces, mix_log, timeline)  # before spending time on encoding
-        mastered = encode_renditions(mixed, renditions, outputs, meta.id)
-        for result in mastered:
-            write_tags(result.path, program_tags(script, result, program_chapters, template))
-            described[result.rendition.name] = describe_file(
-                result.path, result.rendition, result.loudness, timeline.total_s, meta.id
-            )
-        # Leaving the ExitStack renames every rendition into place; any failure above removed them all.
-    write_text_atomic(settings.programs_dir / f"{meta.id}.vtt", webvtt(spoken, timeline))
-    primary = described[renditions[0].name]
-    return {
-        "id": meta.id,
-        "kind": meta.kind,
-        "title": meta.title,
-        "series": meta.series,
-        "producer": meta.producer,
-        "language": "vi",
-        "file": primary["file"],
-        "duration_s": primary["duration_s"],
-        "bytes": primary["bytes"],
-        "sha256": primary["sha256"],
-        "format": primary["format"],
-        "loudness": primary["loudness"],
-        "renditions": described,
-        "transcript": f"{meta.id}.vtt",
-        "template": template.name,
-        "tempo": round(timeline.tempo, 4),
-        "targets": list(meta.targets),
-        "valid_from": meta.valid_from.isoformat(),
-        "valid_until": meta.valid_until.isoformat(),
-        "priority": meta.priority,
-        "chapters": [
-            {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
-            for c in program_chapters
-        ],
-        "speech": [
+    package = Package(
+        meta=script.meta,
+        source=script.path,
+        source_sha256=script.sha256,
+        key=key,
+        graph=mix_graph(template, timeline, pieces),
+        planned_s=timeline.total_s,
+        template=template,
+        transcript=transcript_text(script),
+        chapters=chapters(script, pieces, timeline),
+        speech=tuple(
             {
                 "section": script.sections[s.section].title,
                 "speaker": s.speaker,
@@ -404,38 +367,9 @@ def master_program(
                 "cached": s.cached,
             }
             for s in segments
-        ],
-        "script": str(script.path.relative_to(settings.root))
-        if script.path.is_relative_to(settings.root)
-        else str(script.path),
-        "script_sha256": script.sha256,
-        "render_key": key,
-        "rendered_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
-
-
-def program_tags(
-    script: Script, result: Mastered, program_chapters: tuple[Chapter, ...], template: Template
-) -> ProgramTags:
-    meta, loudness = script.meta, result.loudness
-    return ProgramTags(
-        title=meta.title,
-        producer=meta.producer,
-        series=meta.series,
-        date=datetime.now().astimezone().date().isoformat(),
-        comment=f"{meta.series}: {meta.title}",
-        transcript=transcript_text(script),
-        extra=(
-            ("program_id", meta.id),
-            ("rendition", result.rendition.name),
-            ("valid_from", meta.valid_from.isoformat()),
-            ("valid_until", meta.valid_until.isoformat()),
-            ("targets", ",".join(meta.targets)),
-            ("priority", meta.priority),
-            ("integrated_lufs", f"{loudness.integrated_lufs:.1f}"),
-            ("true_peak_dbtp", f"{loudness.true_peak_dbtp:.1f}"),
-            ("lra", f"{loudness.lra:.1f}"),
         ),
-        chapters=program_chapters,
-        artwork=template.artwork,
+        vtt=webvtt(spoken, timeline),
+        tempo=timeline.tempo,
+        check_mix=lambda log: check_render(script, spoken, pieces, log, timeline),
     )
+    return package_program(package, context.settings)

@@ -20,13 +20,24 @@ from pipeline.models import KINDS, PRIORITIES, Paragraph, Script, ScriptMeta, Se
 
 SCRIPT_SUFFIXES = (".md", ".txt")
 REQUIRED_FIELDS = (
-    "id", "kind", "title", "series", "producer", "template", "voices",
-    "valid_from", "valid_until", "targets", "priority",
-)  # fmt: skip
+    "id",
+    "kind",
+    "title",
+    "series",
+    "producer",
+    "template",
+    "voices",
+    "valid_from",
+    "valid_until",
+    "targets",
+    "priority",
+)
 ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 LABEL_RE = re.compile(r"^[^\s:*][^:*]{0,23}$")
 HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+]|\d{1,2}[.)])\s+(?=\S)")
+# A recorded insert on a line of its own, Markdown image syntax: ![Phỏng vấn ông A](inserts/phong-van.flac)
+INSERT_RE = re.compile(r"^\s*!\[(?P<title>[^\]]*)\]\((?P<file>[^)\s]+)\)\s*$")
 COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 STRONG_RE = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 EMPHASIS_RE = re.compile(r"(?<![\w*])([*_])(?=\S)(.+?)(?<=\S)\1(?![\w*])")
@@ -235,6 +246,12 @@ def parse_body(body: str, first_line: int, meta: ScriptMeta, path: Path) -> tupl
             continue
         if not raw.strip():
             flush_paragraph()
+            continue
+        insert = INSERT_RE.match(raw)
+        if insert:
+            flush_paragraph()
+            name = insert.group("title").strip() or Path(insert.group("file")).stem
+            paragraphs.append(Paragraph(name, speaker, line_no, insert=insert.group("file")))
             continue
         item = LIST_ITEM_RE.match(raw)
         if item:
