@@ -11,10 +11,11 @@ from pathlib import Path
 from pipeline import espeak, ffmpeg
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, ScriptError
+from pipeline.importing import IMPORTS_DIR, find_imports, parse_import_meta, render_import
 from pipeline.models import RenderResult
 from pipeline.reading import BASE_LEXICON
 from pipeline.render import RenderContext, render_script
-from pipeline.scripts import find_scripts, parse_script
+from pipeline.scripts import find_scripts, parse_script, read_script_file
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,28 @@ def prepare(settings: Settings) -> RenderContext:
 
 
 def select_scripts(settings: Settings, named: Sequence[Path]) -> list[Path]:
-    return [p.resolve() for p in named] if named else find_scripts(settings.scripts_dir)
+    """The named scripts, or every script and every imported program of the project."""
+    if named:
+        return [p.resolve() for p in named]
+    return find_scripts(settings.scripts_dir) + find_imports(settings)
+
+
+def is_import(path: Path) -> bool:
+    return path.suffix == ".yaml" and path.parent.name == IMPORTS_DIR
+
+
+def render_any(path: Path, context: RenderContext) -> RenderResult:
+    """A bulletin script is rendered; an imported program's metadata file is re-mastered."""
+    if is_import(path):
+        return render_import(path, context.settings)
+    return render_script(path, context)
+
+
+def program_id_of(path: Path) -> tuple[str, int]:
+    if is_import(path):
+        return parse_import_meta(read_script_file(path), path).id, 1
+    script = parse_script(path)
+    return script.meta.id, script.line_of("id")
 
 
 def duplicate_ids(paths: Sequence[Path]) -> tuple[list[Path], list[PipelineError]]:
@@ -54,17 +76,17 @@ def duplicate_ids(paths: Sequence[Path]) -> tuple[list[Path], list[PipelineError
     owners: dict[str, Path] = {}
     for path in paths:
         try:
-            script = parse_script(path)
+            program_id, id_line = program_id_of(path)
         except PipelineError as exc:
             failures.append(exc)
             continue
-        owner = owners.setdefault(script.meta.id, path)
+        owner = owners.setdefault(program_id, path)
         if owner != path:
             failures.append(
                 ScriptError(
-                    f"id {script.meta.id!r} is already used by {owner}",
+                    f"id {program_id!r} is already used by {owner}",
                     path=path,
-                    line=script.line_of("id"),
+                    line=id_line,
                     field="id",
                 )
             )
@@ -94,13 +116,13 @@ def build(
     if executor is None and (jobs <= 1 or len(renderable) <= 1):
         for path in renderable:
             try:
-                record(path, render_script(path, context))
+                record(path, render_any(path, context))
             except PipelineError as exc:
                 record(path, exc)
         return BuildOutcome(tuple(results), tuple(failures))
     pool = executor or ProcessPoolExecutor(max_workers=min(jobs, len(renderable)))
     try:
-        futures = {pool.submit(render_script, path, context): path for path in renderable}
+        futures = {pool.submit(render_any, path, context): path for path in renderable}
         for future in as_completed(futures):
             try:
                 record(futures[future], future.result())

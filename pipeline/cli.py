@@ -182,6 +182,30 @@ def preview(ctx: click.Context, script: Path | None, text: str | None, text_file
         click.echo(reading.spoken.replace("\n", " "))
 
 
+@main.command(name="import")
+@click.argument("audio", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option(
+    "--meta",
+    "meta_file",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="YAML with the script front-matter fields (id, kind, title, series, producer, validity, targets, "
+    "priority; template optional).",
+)
+@click.pass_context
+@reports_errors
+def import_(ctx: click.Context, audio: Path, meta_file: Path) -> None:
+    """Bring a pre-produced program into the catalogue, mastered like a rendered one."""
+    from pipeline import ffmpeg
+    from pipeline.importing import import_program
+
+    settings = settings_of(ctx)
+    ffmpeg.check_tools()  # imports need no speech engine
+    result = import_program(audio, meta_file, settings)
+    state = "unchanged" if result.skipped else "imported"
+    click.echo(f"{state:>10}  {result.program_id}  ({result.manifest})")
+
+
 def parse_day(value: str) -> date:
     if value == "today":
         return datetime.now().astimezone().date()

@@ -26,6 +26,7 @@ LOUDNESS_TOLERANCE_LU = 0.5
 AIM_LU = 0.2  # re-encode when the first encode lands further off than this
 TRUE_PEAK_MARGIN_DB = 1.2  # the limiter works on sample peaks; MP3 decoding adds inter-sample peaks
 MAX_PASSES = 3
+LIMITER_FLOOR_DB = -23.0  # alimiter's lowest limit is -24 dBFS; stay clear of it
 CALIBRATION_STEPS = 4
 CALIBRATION_BRACKET_DB = 1.0  # the two gains measured at once bracket the answer this wide
 CALIBRATION_TOLERANCE_LU = 0.1  # ebur128 reports one decimal
@@ -41,10 +42,14 @@ class Mastered:
 
 def limiter_then_gain(gain_db: float, ceiling_dbtp: float, margin_db: float) -> str:
     """A limiter at (ceiling - margin - gain) followed by the gain: after the gain, peaks sit at most at
-    ceiling - margin, and the gain itself is linear."""
-    limit_db = min(0.0, max(-24.0, ceiling_dbtp - margin_db - gain_db))
-    limit = 10 ** (limit_db / 20)
-    return f"alimiter=limit={limit:.6f}:attack=5:release=80:level=0:latency=1,volume={gain_db:.3f}dB"
+    ceiling - margin, and the gain itself is linear. alimiter cannot limit below -24 dBFS, so a very quiet
+    source gets part of its gain (also linear) before the limiter."""
+    limit_db = ceiling_dbtp - margin_db - gain_db
+    pre_db = max(0.0, LIMITER_FLOOR_DB - limit_db)
+    limit = 10 ** (min(0.0, limit_db + pre_db) / 20)
+    pre = f"volume={pre_db:.3f}dB," if pre_db > 0 else ""
+    limiter = f"alimiter=limit={limit:.6f}:attack=5:release=80:level=0:latency=1"
+    return f"{pre}{limiter},volume={gain_db - pre_db:.3f}dB"
 
 
 def mp3_args(rendition: Rendition) -> list[str]:

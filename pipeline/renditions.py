@@ -17,10 +17,12 @@ from pipeline.errors import ConfigError
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
 
-# Horn loudspeakers: cut the lows that muddy consonants, stop above the horn's band, then compress for
-# intelligibility at a distance (design.md section 4). Loudness comes last, in the mastering stage.
+# Horn loudspeakers: cut the lows that muddy consonants, stop above the horn's band, even out the level
+# over a few seconds (a listener outdoors must not lose a quiet insert or presenter: LRA <= 5 LU), then
+# compress for intelligibility at a distance (design.md section 4). Loudness comes last, in mastering.
 LOUDSPEAKER_CHAIN = (
     "highpass=f=170:poles=2,lowpass=f=7000:poles=2,"
+    "dynaudnorm=f=200:g=15:m=10:p=0.7:s=12,"
     "acompressor=threshold=0.063:ratio=3:attack=8:release=200:knee=3:makeup=2"
 )
 # Web: full band; a gentle compressor only, so the program keeps its natural dynamics for headphones.

@@ -4,6 +4,7 @@ tags and chapters read back, tempo fitting, and the checks that make a bad rende
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import wave
@@ -17,6 +18,7 @@ from pipeline.assemble import Piece, plan_timeline
 from pipeline.build import build, prepare
 from pipeline.config import load_settings
 from pipeline.errors import ConfigError, PipelineError, RenderError
+from pipeline.master import limiter_then_gain
 from pipeline.render import fit_tempo, render_script
 from pipeline.scripts import parse_script
 from pipeline.speech import SpeechRequest, cache_path
@@ -173,3 +175,20 @@ def test_silent_speech_is_an_error_naming_section_and_line(project: Path) -> Non
     assert "silent" in info.value.message and "Vay vốn" in info.value.message
     assert info.value.line == 21
     assert not (project / "build" / "programs" / "thong-bao-ngan.mp3").exists()
+
+
+@pytest.mark.parametrize("gain", [-6.0, 0.0, 8.0, 21.0, 23.5, 35.0])
+def test_limiter_then_gain_keeps_peaks_under_the_ceiling_for_any_gain(gain: float) -> None:
+    """Whatever the gain, peaks after the chain end at ceiling - margin: a quiet source that needs more
+    than alimiter's 24 dB range gets part of its gain before the limiter."""
+    import re
+
+    chain = limiter_then_gain(gain, -1.5, 1.2)
+    pre = re.match(r"volume=(-?[\d.]+)dB,", chain)
+    pre_db = float(pre.group(1)) if pre else 0.0
+    limit = float(re.search(r"limit=([\d.]+)", chain).group(1))  # type: ignore[union-attr]
+    post_db = float(re.search(r"alimiter=.*volume=(-?[\d.]+)dB", chain).group(1))  # type: ignore[union-attr]
+    assert 0.0625 <= limit <= 1.0
+    assert abs(pre_db + post_db - gain) < 1e-6
+    peak_after = 20 * math.log10(limit) + post_db
+    assert peak_after <= -1.5 - 1.2 + 1e-3 or gain < -1.5
