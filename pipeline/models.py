@@ -96,15 +96,6 @@ class AudioFormat:
 
 
 @dataclass(frozen=True)
-class Cue:
-    """A span of the finished program: a paragraph of speech or a chapter."""
-
-    start_s: float
-    end_s: float
-    text: str
-
-
-@dataclass(frozen=True)
 class RenderResult:
     program_id: str
     script: Path
