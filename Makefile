@@ -29,6 +29,7 @@ venv: $(VENV)/.installed
 
 demo: system-deps venv
 	$(RADIO) build
+	$(RADIO) approve --all --by demo
 	$(RADIO) schedule --from today --days $(DEMO_DAYS)
 
 lint: venv

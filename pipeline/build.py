@@ -8,7 +8,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import espeak, ffmpeg
+from pipeline import espeak, ffmpeg, speech
 from pipeline.config import Settings
 from pipeline.errors import PipelineError, ScriptError
 from pipeline.importing import IMPORTS_DIR, find_imports, parse_import_meta, render_import
@@ -28,20 +28,46 @@ def lexicon_files(settings: Settings) -> tuple[Path, ...]:
     return (settings.lexicon_file,) if settings.lexicon_file.is_file() else ()
 
 
-def prepare(settings: Settings) -> RenderContext:
-    """Everything a render needs that is the same for all scripts; stops early when a tool is missing."""
+def prepare(settings: Settings, paths: Sequence[Path] | None = None) -> RenderContext:
+    """Everything a render needs that is the same for all scripts; stops early when a tool is missing or
+    a voice that the scripts to render (`paths`; None: any script) need does not exist. Voices are checked
+    only when something will be rendered, so a no-op build asks no online service (and loads no HTTP)."""
     ffmpeg.check_tools()
     engine_version = espeak.check_tool()
     extra = lexicon_files(settings)
     digest = hashlib.sha256()
     for path in (BASE_LEXICON, *extra):
         digest.update(path.read_bytes())
-    return RenderContext(
+    context = RenderContext(
         settings=settings,
         engine_version=engine_version,
         lexicon_files=extra,
         lexicon_fingerprint=digest.hexdigest(),
+        speech=speech.new_run(settings, espeak_version=engine_version),
     )
+    needed = set(settings.presenters) if paths is None else presenters_to_render(paths, context)
+    speech.preflight(context.speech, needed, speech.config_file(settings))
+    return context
+
+
+def presenters_to_render(paths: Sequence[Path], context: RenderContext) -> set[str]:
+    """The presenters of the scripts that are not up to date (a broken script is left to its render)."""
+    from pipeline.render import manifest_path, render_key, up_to_date
+    from pipeline.templates import load_template
+
+    settings = context.settings
+    needed: set[str] = set()
+    for path in paths:
+        if is_import(path):
+            continue
+        try:
+            script = parse_script(path)
+            key = render_key(script, load_template(settings.templates_dir, script.meta.template), context)
+        except PipelineError:
+            continue
+        if not up_to_date(manifest_path(settings, script.meta.id), key):
+            needed.update(name for _label, name in script.meta.voices)
+    return needed
 
 
 def select_scripts(settings: Settings, named: Sequence[Path]) -> list[Path]:
@@ -103,7 +129,7 @@ def build(
     on_result: Callable[[Path, RenderResult | PipelineError], None] = lambda _p, _r: None,
     executor: Executor | None = None,
 ) -> BuildOutcome:
-    context = prepare(settings)
+    context = prepare(settings, paths)
     renderable, failures = duplicate_ids(paths)
     for failure in failures:
         on_result(failure.path or Path("?"), failure)

@@ -7,9 +7,10 @@ no-op `radio build` loads no scheduler, HTTP or document code.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,7 +63,12 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), help="Programs rendered at once (default: CPU count)."
 )
-@click.option("--engine", type=click.Choice(["espeak"]), help="Speech engine (default: from radio.toml).")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "edge", "espeak"]),
+    help="Speech engine: auto (edge-tts, espeak-ng when the service fails), edge or espeak "
+    "(default: from radio.toml).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @reports_errors
@@ -75,6 +81,8 @@ def build(
     from pipeline.models import RenderResult
 
     settings = settings_of(ctx)
+    if engine is not None:
+        settings = dataclasses.replace(settings, engine=engine)
     paths = select_scripts(settings, scripts)
     if not paths:
         raise click.UsageError(f"no scripts found in {settings.scripts_dir}")
@@ -110,26 +118,33 @@ def build(
 @reports_errors
 def lint(ctx: click.Context, scripts: tuple[Path, ...]) -> None:
     """Check scripts without rendering: `file:line: level: message`; exit 1 on errors."""
-    from pipeline.build import lexicon_files, select_scripts
-    from pipeline.lint import lint_script
-    from pipeline.reading import load_lexicon
-    from pipeline.stations import load_registry
-    from pipeline.templates import available_templates
+    import os
+    from dataclasses import replace
+
+    from pipeline.lint import lint_context, lint_scripts
+    from pipeline.scripts import find_scripts
 
     settings = settings_of(ctx)
-    lexicon = load_lexicon(lexicon_files(settings))
-    registry = load_registry(settings.stations_file)
+    paths = list(scripts) or find_scripts(settings.scripts_dir)
+    if not paths:
+        raise click.UsageError(f"no scripts found in {settings.scripts_dir}")
+    cwd = Path.cwd().resolve()
+
+    def shown(path: Path) -> Path:
+        # as the user typed it, or relative to the current folder when it lies inside it
+        if not path.is_absolute():
+            return path
+        try:
+            return path.resolve().relative_to(cwd)
+        except ValueError:
+            return Path(os.path.relpath(path)) if path.is_relative_to(settings.root) else path
+
+    context = lint_context(settings)
+    context = replace(context, lexicon_file=shown(context.lexicon_file))
     errors = 0
-    for path in select_scripts(settings, scripts):
-        for message in lint_script(
-            path,
-            lexicon=lexicon,
-            templates=available_templates(settings.templates_dir),
-            presenters=list(settings.presenters),
-            targets=registry.target_ids(),
-        ):
-            errors += message.level == "error"
-            click.echo(str(message))
+    for message in lint_scripts(paths, context):
+        errors += message.level == "error"
+        click.echo(str(replace(message, path=shown(message.path))))
     if errors:
         sys.exit(1)
 
@@ -222,31 +237,116 @@ def parse_day(value: str) -> date:
 @reports_errors
 def schedule(ctx: click.Context, start: str, days: int) -> None:
     """Write playlists for every station and day; exceptions are reported, not failures."""
-    from pipeline.catalogue import load_catalogue
-    from pipeline.playlists import publish
-    from pipeline.schedule import plan_day
-    from pipeline.stations import load_registry
+    from zoneinfo import ZoneInfo
+
+    from pipeline.playlists import schedule_days
 
     settings = settings_of(ctx)
-    first = parse_day(start)
-    registry = load_registry(settings.stations_file)
-    catalogue, warnings = load_catalogue(settings.programs_dir)
-    for warning in warnings:
+    now = datetime.now(ZoneInfo(settings.schedule.timezone))
+    first = now.date() if start == "today" else parse_day(start)
+    summary = schedule_days(settings, first, days, now)
+    print_run(summary, settings.playlists_dir)
+
+
+def print_run(summary: Any, playlists_dir: Path) -> None:
+    """The summary table of a scheduling run (a pipeline.playlists.RunSummary)."""
+    for warning in summary.warnings:
         click.echo(warning, err=True)
-    if not catalogue:
-        click.echo("radio: warning: no rendered programs (run radio build first)", err=True)
-    plans = [
-        plan_day(station, first + timedelta(days=offset), catalogue, settings.item_gap_s)
-        for station in registry.stations
-        for offset in range(days)
-    ]
-    changed = publish(plans, settings.playlists_dir, datetime.now().astimezone())
-    click.echo(f"{'station':<24} {'days':>4} {'items':>6} {'minutes':>8} {'exceptions':>10}")
-    for station in registry.stations:
-        mine = [p for p in plans if p.station == station.id]
-        items = [i for p in mine for s in p.sessions for i in s.items]
-        click.echo(
-            f"{station.id:<24} {len(mine):>4} {len(items):>6} "
-            f"{sum(i.duration_s for i in items) / 60:>8.1f} {sum(len(p.exceptions) for p in mine):>10}"
-        )
-    click.echo(f"{len(plans)} station-days, {changed} changed; playlists in {settings.playlists_dir}")
+    if not any(s.items for s in summary.stations):
+        click.echo("radio: warning: nothing scheduled (run radio build, then radio approve)", err=True)
+    head = f"{'station':<24} {'days':>4} {'items':>6} {'minutes':>8} {'changed':>7}"
+    click.echo(f"{head}  exceptions by reason")
+    for row in summary.stations:
+        reasons = ", ".join(f"{reason} {count}" for reason, count in row.reasons) or "-"
+        line = f"{row.station:<24} {row.days:>4} {row.items:>6} {row.seconds / 60:>8.1f} {row.changed:>7}"
+        click.echo(f"{line}  {reasons}")
+    totals = ", ".join(f"{reason} {count}" for reason, count in sorted(summary.reasons().items())) or "none"
+    click.echo(
+        f"{summary.station_days} station-days, {summary.changed} changed; exceptions: {totals}; "
+        f"playlists in {playlists_dir}"
+    )
+
+
+@main.command()
+@click.argument("program_ids", nargs=-1)
+@click.option("--by", required=True, help="Name of the editor approving (recorded with the time).")
+@click.option(
+    "--all", "all_", is_flag=True, help="Every program not yet approved (withdrawn ones stay withdrawn)."
+)
+@click.pass_context
+@reports_errors
+def approve(ctx: click.Context, program_ids: tuple[str, ...], by: str, all_: bool) -> None:
+    """Approve programs for broadcast (this version of their script); published playlists are refreshed."""
+    from pipeline.catalogue import approve_programs
+    from pipeline.playlists import refresh_published
+
+    if bool(program_ids) == all_:
+        raise click.UsageError("give program ids or --all")
+    settings = settings_of(ctx)
+    now = datetime.now().astimezone()
+    outcome = approve_programs(settings, list(program_ids), by, now, every=all_)
+    for decision in outcome.recorded:
+        click.echo(f"  approved  {decision.program_id}  by {decision.by} at {decision.at}")
+    for program_id in outcome.unchanged:
+        click.echo(f"unchanged  {program_id}  (already approved)")
+    for program_id in outcome.withdrawn:
+        click.echo(f"  skipped  {program_id}  (withdrawn: approve it by name to put it back)")
+    if outcome.recorded:
+        print_run(refresh_published(settings, now), settings.playlists_dir)
+    for program_id in outcome.unknown:
+        click.echo(f"radio: error: unknown program {program_id!r} (not in {settings.programs_dir})", err=True)
+    if outcome.unknown:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("program_ids", nargs=-1, required=True)
+@click.option("--by", help="Name recorded with the withdrawal (default: the login name).")
+@click.pass_context
+@reports_errors
+def withdraw(ctx: click.Context, program_ids: tuple[str, ...], by: str | None) -> None:
+    """Recall programs from every published playlist from today on; stations drop them at their next sync."""
+    import getpass
+
+    from pipeline.catalogue import withdraw_programs
+    from pipeline.playlists import refresh_published
+
+    settings = settings_of(ctx)
+    now = datetime.now().astimezone()
+    outcome = withdraw_programs(settings, list(program_ids), by or getpass.getuser(), now)
+    for decision in outcome.recorded:
+        click.echo(f" withdrawn  {decision.program_id}  by {decision.by} at {decision.at}")
+    for program_id in outcome.unchanged:
+        click.echo(f" unchanged  {program_id}  (already withdrawn)")
+    print_run(refresh_published(settings, now), settings.playlists_dir)
+    for program_id in outcome.unknown:
+        click.echo(f"radio: error: unknown program {program_id!r}", err=True)
+    if outcome.unknown:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--interval-minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Rebuild and refresh every N minutes (default: radio.toml [schedule] interval_minutes).",
+)
+@click.option("--nightly-at", help="Local HH:MM of the nightly run (default: [schedule] nightly_at).")
+@click.option(
+    "--days", type=click.IntRange(1, 366), help="Days kept published ahead (default: [schedule] days)."
+)
+@click.pass_context
+@reports_errors
+def daemon(
+    ctx: click.Context, interval_minutes: float | None, nightly_at: str | None, days: int | None
+) -> None:
+    """Run unattended: nightly playlists for the next days, rebuild and refresh on an interval."""
+    import logging
+
+    from pipeline.daemon import options_from, run_daemon
+
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = settings_of(ctx)
+    run_daemon(settings, options_from(settings, interval_minutes, nightly_at, days))

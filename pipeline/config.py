@@ -5,21 +5,24 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.edge import EdgeSettings, parse_edge_settings
 from pipeline.errors import ConfigError
 from pipeline.renditions import Rendition, parse_renditions
+from pipeline.schedule import ScheduleSettings, parse_schedule_settings
 
 CONFIG_NAME = "radio.toml"
-ENGINES = ("espeak",)
+ENGINES = ("auto", "edge", "espeak")  # auto: edge-tts, falling back to espeak-ng per paragraph
 
 
 @dataclass(frozen=True)
 class Presenter:
     name: str
     espeak_voice: str
+    edge_voice: str = ""  # edge-tts voice, e.g. vi-VN-HoaiMyNeural (needed by engines auto and edge)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class Settings:
     item_gap_s: float
     renditions: tuple[Rendition, ...] = ()
     max_tempo_change: float = 0.07  # speech may be sped up or slowed down this much to fit its kind's bounds
+    state_dir: Path = Path("state")  # editorial decisions and locks: records, not build output
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    speech_pitch: int = 50  # espeak-ng pitch, 0-99
+    edge: EdgeSettings = field(default_factory=EdgeSettings)  # edge-tts endpoint, prosody, retries
 
     @property
     def programs_dir(self) -> Path:
@@ -107,7 +114,8 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
         if not isinstance(table, dict):
             raise ConfigError("must be a table", path=path, field=f"presenters.{name}")
         voice = _get(table, "espeak", str, "vi", path, f"presenters.{name}")
-        presenters[name] = Presenter(name=name, espeak_voice=voice)
+        edge_voice = _get(table, "edge", str, "", path, f"presenters.{name}")
+        presenters[name] = Presenter(name=name, espeak_voice=voice, edge_voice=edge_voice)
     if not presenters:
         raise ConfigError(
             "declare at least one presenter, e.g. [presenters.female]", path=path, field="presenters"
@@ -115,6 +123,9 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
     rate = _get(speech, "rate_wpm", int, 145, path, "speech")
     if not 80 <= rate <= 400:
         raise ConfigError("must be between 80 and 400", path=path, field="speech.rate_wpm")
+    pitch = _get(speech, "pitch", int, 50, path, "speech")
+    if not 0 <= pitch <= 99:
+        raise ConfigError("must be between 0 and 99", path=path, field="speech.pitch")
     jobs = _get(render, "jobs", int, 0, path, "render")
     if jobs < 0:
         raise ConfigError("must be 0 (one per core) or more", path=path, field="render.jobs")
@@ -133,4 +144,8 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
         presenters=presenters,
         jobs=jobs,
         item_gap_s=float(_get(schedule, "item_gap_s", (int | float), 2, path, "schedule")),  # type: ignore[arg-type]
+        state_dir=Path(os.environ.get("RADIO_STATE_DIR") or resolve("state", "state")),
+        schedule=parse_schedule_settings(schedule, path),
+        speech_pitch=pitch,
+        edge=parse_edge_settings(speech, path),
     )

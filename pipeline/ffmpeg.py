@@ -9,8 +9,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.errors import RenderError, ToolMissingError
@@ -172,3 +173,60 @@ def run_filter_to_null(src: Path, filters: str) -> str:
 def transcode(src: Path, out: Path, *, filters: str, codec_args: Sequence[str], what: str) -> str:
     args = [*BASE_ARGS, "-i", str(src), "-af", filters, "-map_metadata", "-1", *codec_args, str(out)]
     return run(args, what=what, path=src)
+
+
+# Station playout: ffmpeg decodes in real time (-re) into a sound card, or into `null`, which still runs the
+# real decoder; -xerror makes a damaged file fail instead of sending noise to the amplifier.
+PLAYOUT_SINKS = {
+    "alsa": ("-f", "alsa", "default"),
+    "pulse": ("-f", "pulse", "default"),
+    "null": ("-f", "null", "-"),
+}
+
+
+def playout_args(file: str, sink: str = "alsa", *, realtime: bool = True) -> list[str]:
+    """The ffmpeg command that plays `file` into one of PLAYOUT_SINKS."""
+    if sink not in PLAYOUT_SINKS:
+        raise ValueError(f"unknown sink {sink!r}; choose one of {', '.join(PLAYOUT_SINKS)}")
+    pace = ["-re"] if realtime else []
+    return [FFMPEG, "-nostdin", "-hide_banner", "-nostats", "-v", "error", "-xerror", *pace, "-i", file,
+            *PLAYOUT_SINKS[sink]]  # fmt: skip
+
+
+def play(
+    args: Sequence[str],
+    *,
+    pass_fds: Sequence[int] = (),
+    interrupt: Callable[[], bool] | None = None,
+    poll_s: float = 0.5,
+) -> tuple[int | None, str]:
+    """Run a playout command (ffmpeg, or the station's own player) to its end: exit code and stderr tail.
+
+    `interrupt` is asked every `poll_s` seconds; when it answers True the player is stopped and the code is
+    None (an emergency cuts in). A missing player is a ToolMissingError; a failing one is the caller's to
+    report (that item failed, the day goes on)."""
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty player can never block on it
+        try:
+            proc = subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=log, pass_fds=tuple(pass_fds))  # fmt: skip
+        except FileNotFoundError:
+            raise ToolMissingError(f"{args[0]} is not installed") from None
+        code: int | None
+        try:
+            while True:
+                try:
+                    code = proc.wait(timeout=poll_s if interrupt is not None else None)
+                    break
+                except subprocess.TimeoutExpired:
+                    if interrupt is not None and interrupt():
+                        proc.terminate()
+                        proc.wait()
+                        code = None
+                        break
+        finally:
+            if proc.poll() is None:  # interrupted by a signal or an exception: never leave a player behind
+                proc.kill()
+                proc.wait()
+        log.seek(0)
+        tail = log.read().decode("utf-8", "replace").strip().splitlines()[-6:]
+    return code, "\n".join(tail)

@@ -26,6 +26,16 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """When a program airs inside its validity (docs/scheduling.md). The default: every day, every session."""
+
+    weekdays: frozenset[int] = frozenset(range(7))  # 0 = Monday
+    every_days: int = 1  # every N days, counted from valid_from
+    dates: tuple[date, ...] = ()  # when given, only on these dates
+    per_day: int = 0  # at most this many times a day; 0 = no limit (once in every session)
+
+
+@dataclass(frozen=True)
 class ScriptMeta:
     id: str
     kind: str
@@ -38,6 +48,7 @@ class ScriptMeta:
     valid_until: date
     targets: tuple[str, ...]
     priority: str
+    repeat: Repeat = Repeat()  # optional front-matter field
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Script:
     sections: tuple[Section, ...]
     sha256: str
     field_lines: tuple[tuple[str, int], ...] = ()  # front-matter field -> line, for messages
+    meta_path: Path | None = None  # where the front matter is, when not in `path` (a .docx's sidecar .yaml)
 
     def line_of(self, field: str) -> int:
         return dict(self.field_lines).get(field, 1)

@@ -32,7 +32,7 @@ from pipeline.models import (
 from pipeline.packaging import Package, file_sha256, package_program, program_renditions
 from pipeline.reading import Lexicon, load_lexicon, read_aloud
 from pipeline.scripts import check_against_project, parse_script
-from pipeline.speech import synthesize_script
+from pipeline.speech import Cue, SpeechPlan, synthesize, voice_fingerprint
 from pipeline.tags import Chapter
 from pipeline.templates import Template, available_templates, load_template
 
@@ -49,6 +49,7 @@ class RenderContext:
     engine_version: str
     lexicon_files: tuple[Path, ...]  # loaded in the worker: compiled patterns need not cross processes
     lexicon_fingerprint: str
+    speech: SpeechPlan  # engines, voices, cache and this run's edge-tts breaker
 
 
 def insert_digests(script: Script) -> list[str]:
@@ -68,7 +69,7 @@ def insert_digests(script: Script) -> list[str]:
 
 def render_key(script: Script, template: Template, context: RenderContext) -> str:
     settings = context.settings
-    voices = {label: settings.presenters[name].espeak_voice for label, name in script.meta.voices}
+    voices = voice_fingerprint(context.speech, script.meta.voices)  # engine(s), voices, prosody, versions
     blob = json.dumps(
         [
             RENDER_VERSION,
@@ -250,18 +251,29 @@ def vtt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
 
 
-def webvtt(spoken: SpokenScript, timeline: Timeline) -> str:
+def webvtt(spoken: SpokenScript, timeline: Timeline, cues: Sequence[Sequence[Cue]] = ()) -> str:
+    """The transcript on the program's timeline (jingles included): a cue per sentence where the speech
+    engine gave sentence timings (`cues`, one tuple per spoken paragraph, in segment seconds before any
+    tempo change), else per paragraph; a cue per recorded insert."""
     lines = ["WEBVTT", ""]
-    for index, (paragraph, start, length) in enumerate(
-        zip(spoken.paragraphs, timeline.segment_starts, timeline.segment_lengths, strict=True), start=1
+    speech_cues = iter(cues)
+    number = 0
+    for paragraph, start, length in zip(
+        spoken.paragraphs, timeline.segment_starts, timeline.segment_lengths, strict=True
     ):
-        begin = timeline.seconds(start)
-        lines += [
-            str(index),
-            f"{vtt_time(begin)} --> {vtt_time(begin + timeline.seconds(length))}",
-            f"[{paragraph.written}]" if paragraph.insert else f"<v {paragraph.speaker}>{paragraph.written}",
-            "",
-        ]
+        begin, span = timeline.seconds(start), timeline.seconds(length)
+        if paragraph.insert:
+            parts = [(0.0, span, f"[{paragraph.written}]")]
+        else:
+            own = next(speech_cues, ()) or (Cue(0.0, span * timeline.tempo, paragraph.written),)
+            parts = [
+                (min(c.start_s / timeline.tempo, span), min(c.end_s / timeline.tempo, span),
+                 f"<v {paragraph.speaker}>{c.text}")
+                for c in own
+            ]  # fmt: skip
+        for cue_start, cue_end, text in parts:
+            number += 1
+            lines += [str(number), f"{vtt_time(begin + cue_start)} --> {vtt_time(begin + cue_end)}", text, ""]
     return "\n".join(lines)
 
 
@@ -296,13 +308,9 @@ def render_script(path: Path, context: RenderContext) -> RenderResult:
         if not spoken.paragraphs:
             raise RenderError("nothing to read aloud", path=path)
         speech_only = SpokenScript(script, tuple(p for p in spoken.paragraphs if p.insert is None))
-        segments = synthesize_script(
-            speech_only,
-            presenters=settings.presenters,
-            rate_wpm=settings.speech_rate_wpm,
-            engine_version=context.engine_version,
-            cache_dir=settings.cache_dir,
-        )
+        speech = synthesize(speech_only, context.speech)
+        segments = speech.segments
+        warnings += speech.warnings
         pieces = interleave_inserts(script, spoken, segments)
         timeline = fit_tempo(
             script,
@@ -313,7 +321,7 @@ def render_script(path: Path, context: RenderContext) -> RenderResult:
             ident_s=ffmpeg.duration_of(template.ident) if template.ident else None,
             max_change=settings.max_tempo_change,
         )
-        data = master_program(script, spoken, segments, pieces, template, timeline, key, context)
+        data = master_program(script, spoken, segments, pieces, template, timeline, key, context, speech.cues)
         write_text_atomic(manifest, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     if abs(timeline.tempo - 1.0) > 1e-6:
         warnings += (
@@ -346,6 +354,7 @@ def master_program(
     timeline: Timeline,
     key: str,
     context: RenderContext,
+    cues: Sequence[Sequence[Cue]] = (),
 ) -> dict[str, Any]:
     """Mix, master every rendition, check, tag and place the files and transcript; return the manifest."""
     package = Package(
@@ -368,7 +377,7 @@ def master_program(
             }
             for s in segments
         ),
-        vtt=webvtt(spoken, timeline),
+        vtt=webvtt(spoken, timeline, cues),
         tempo=timeline.tempo,
         check_mix=lambda log: check_render(script, spoken, pieces, log, timeline),
     )

@@ -35,6 +35,10 @@ class Session:
     def seconds(self) -> int:
         return (self.end.hour * 60 + self.end.minute - self.start.hour * 60 - self.start.minute) * 60
 
+    @property
+    def start_minute(self) -> int:
+        return self.start.hour * 60 + self.start.minute
+
 
 @dataclass(frozen=True)
 class Station:
@@ -46,6 +50,11 @@ class Station:
 
     def targeted_by(self, targets: tuple[str, ...]) -> bool:
         return self.id in targets or any(parent in targets for parent in self.parents)
+
+    @property
+    def target_ids(self) -> tuple[str, ...]:
+        """Every id a program may name to reach this station: itself and each area above it."""
+        return (self.id, *self.parents)
 
 
 @dataclass(frozen=True)
@@ -100,9 +109,12 @@ def _sessions(path: Path, raw: Any, owner: dict[str, Any]) -> tuple[Session, ...
         name = str(item.get("name") or f"session-{index + 1}")
         sessions.append(Session(name, start, end, frozenset(WEEKDAYS.index(d) for d in days)))
     ordered = sorted(sessions, key=lambda s: s.start)
-    for before, after in itertools.pairwise(ordered):
+    # every pair, not only neighbours: sessions on different weekdays may sit between two that clash
+    for before, after in itertools.combinations(ordered, 2):
         if after.start < before.end and before.weekdays & after.weekdays:
             raise _fail(path, owner, "sessions", f"sessions '{before.name}' and '{after.name}' overlap")
+        if before.name == after.name:
+            raise _fail(path, owner, "sessions", f"two sessions are named '{before.name}'")
     return tuple(ordered)
 
 
@@ -126,11 +138,17 @@ def _inherit(path: Path, node: dict[str, Any], parent: _Inherited) -> _Inherited
     return _Inherited(timezone, sessions)
 
 
-def load_registry(path: Path) -> Registry:
+AREA_KEYS = frozenset({"id", "name", "timezone", "sessions", "groups", "stations", LINE_KEY})
+STATION_KEYS = frozenset({"id", "name", "timezone", "sessions", LINE_KEY})
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except FileNotFoundError:
         raise ScheduleError("station registry not found", path=path) from None
+    except OSError as exc:
+        raise ScheduleError(f"cannot read the station registry: {exc.strerror}", path=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ScheduleError(
@@ -138,49 +156,100 @@ def load_registry(path: Path) -> Registry:
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("provinces"), list) or not data["provinces"]:
         raise ScheduleError("must list at least one province under 'provinces'", path=path, field="provinces")
-    defaults = data.get("defaults", {})
-    if not isinstance(defaults, dict):
-        raise _fail(path, data, "defaults", "must be a table")
-    base = _inherit(path, defaults, _Inherited(None, None))
-    seen: dict[str, int | None] = {}
-    stations: list[Station] = []
-    areas: list[str] = []
+    return data
 
-    def claim(node: dict[str, Any], what: str) -> str:
+
+class _Builder:
+    """Walks the registry once; remembers every area's lineage and inherited settings for flat entries."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seen: dict[str, int | None] = {}
+        self.stations: list[Station] = []
+        self.areas: dict[str, tuple[tuple[str, ...], _Inherited]] = {}
+
+    def table(
+        self, node: Any, owner: dict[str, Any], field: str, what: str, keys: frozenset[str]
+    ) -> dict[str, Any]:
+        if not isinstance(node, dict):
+            raise _fail(self.path, owner, field, f"each {what} must be a table with an id")
+        for key in node:
+            if key not in keys:
+                hint = "; 'parent' is only for the top-level lists" if key == "parent" else ""
+                raise _fail(self.path, node, str(key), f"unknown field in a {what}{hint}")
+        return node
+
+    def claim(self, node: dict[str, Any], what: str) -> str:
         value = node.get("id")
         if not isinstance(value, str) or not ID_RE.match(value):
             raise _fail(
-                path, node, "id", f"{what} id {value!r} must be lowercase letters, digits and hyphens"
+                self.path, node, "id", f"{what} id {value!r} must be lowercase letters, digits and hyphens"
             )
-        if value in seen:
-            raise _fail(path, node, "id", f"duplicate id {value!r} (first on line {seen[value]})")
-        seen[value] = node.get(LINE_KEY)
+        if value in self.seen:
+            raise _fail(self.path, node, "id", f"duplicate id {value!r} (first on line {self.seen[value]})")
+        self.seen[value] = node.get(LINE_KEY)
         return value
 
-    def walk(node: dict[str, Any], parents: tuple[str, ...], inherited: _Inherited) -> None:
+    def area(self, node: dict[str, Any], what: str, lineage: tuple[str, ...], inherited: _Inherited) -> None:
+        area_id = self.claim(node, what)
+        own = _inherit(self.path, node, inherited)
+        self.areas[area_id] = ((*lineage, area_id), own)
         for group in node.get("groups", []) or []:
-            if not isinstance(group, dict):
-                raise _fail(path, node, "groups", "each grouping must be a table with an id")
-            areas.append(claim(group, "grouping"))
-            walk(group, (*parents, group["id"]), _inherit(path, group, inherited))
-        for raw in node.get("stations", []) or []:
-            if not isinstance(raw, dict):
-                raise _fail(path, node, "stations", "each station must be a table with an id")
-            station_id = claim(raw, "station")
-            own = _inherit(path, raw, inherited)
-            if own.timezone is None:
-                raise _fail(path, raw, "timezone", "no timezone given here or inherited")
-            if own.sessions is None:
-                raise _fail(path, raw, "sessions", "no sessions given here or inherited")
-            stations.append(
-                Station(station_id, str(raw.get("name", station_id)), own.timezone, own.sessions, parents)
+            self.area(
+                self.table(group, node, "groups", "grouping", AREA_KEYS), "grouping", (*lineage, area_id), own
             )
+        for raw in node.get("stations", []) or []:
+            self.station(self.table(raw, node, "stations", "station", STATION_KEYS), (*lineage, area_id), own)
 
+    def station(self, raw: dict[str, Any], parents: tuple[str, ...], inherited: _Inherited) -> None:
+        station_id = self.claim(raw, "station")
+        own = _inherit(self.path, raw, inherited)
+        if own.timezone is None:
+            raise _fail(self.path, raw, "timezone", "no timezone given here or inherited")
+        if own.sessions is None:
+            raise _fail(self.path, raw, "sessions", "no sessions given here or inherited")
+        self.stations.append(
+            Station(station_id, str(raw.get("name", station_id)), own.timezone, own.sessions, parents)
+        )
+
+    def parent_of(self, node: dict[str, Any]) -> tuple[tuple[str, ...], _Inherited] | None:
+        parent = node.get("parent")
+        if not isinstance(parent, str) or not parent:
+            raise _fail(self.path, node, "parent", "a top-level grouping or station needs a parent id")
+        return self.areas.get(parent)
+
+
+def load_registry(path: Path) -> Registry:
+    """Nested (provinces -> groups -> stations) and flat (top-level `groups:`/`stations:` naming a
+    `parent`) entries may be mixed; flat groupings may name parents declared anywhere in the file."""
+    data = _read(path)
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        raise _fail(path, data, "defaults", "must be a table")
+    builder = _Builder(path)
+    base = _inherit(path, defaults, _Inherited(None, None))
     for province in data["provinces"]:
-        if not isinstance(province, dict):
-            raise _fail(path, data, "provinces", "each province must be a table with an id")
-        areas.append(claim(province, "province"))
-        walk(province, (province["id"],), _inherit(path, province, base))
-    if not stations:
+        builder.area(builder.table(province, data, "provinces", "province", AREA_KEYS), "province", (), base)
+    flat_keys = AREA_KEYS | {"parent"}
+    pending = [builder.table(g, data, "groups", "grouping", flat_keys) for g in data.get("groups", []) or []]
+    while pending:
+        waiting = []
+        for group in pending:
+            found = builder.parent_of(group)
+            if found is None:
+                waiting.append(group)
+            else:
+                builder.area({k: v for k, v in group.items() if k != "parent"}, "grouping", *found)
+        if len(waiting) == len(pending):  # no progress: a parent that is never declared (or a cycle)
+            raise _fail(path, waiting[0], "parent", f"unknown parent {waiting[0]['parent']!r}")
+        pending = waiting
+    for raw in data.get("stations", []) or []:
+        station = builder.table(raw, data, "stations", "station", STATION_KEYS | {"parent"})
+        found = builder.parent_of(station)
+        if found is None:
+            raise _fail(path, station, "parent", f"unknown parent {station['parent']!r}")
+        builder.station(station, *found)
+    if not builder.stations:
         raise ScheduleError("the registry has no stations", path=path, field="stations")
-    return Registry(path=path, stations=tuple(stations), areas=tuple(areas))
+    areas = tuple(builder.areas)
+    return Registry(path=path, stations=tuple(builder.stations), areas=areas)

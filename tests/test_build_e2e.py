@@ -80,11 +80,17 @@ def test_build_renders_tagged_program_and_schedules_it(project: Path) -> None:
 
     done = radio(project, "schedule", "--from", "2026-11-24", "--days", "2")
     assert done.returncode == 0, done.stderr
+    assert "not approved" in done.stdout  # rendered is not enough: an editor approves first
+    done = radio(project, "approve", "thong-bao-ngan", "--by", "Biên tập viên A")
+    assert done.returncode == 0, done.stderr
+    done = radio(project, "schedule", "--from", "2026-11-24", "--days", "2")
+    assert done.returncode == 0, done.stderr
     for station in ("xa-c", "xa-d", "xa-e"):
         day = json.loads((project / "build" / "playlists" / station / "2026-11-24.json").read_text("utf-8"))
         items = [i for s in day["sessions"] for i in s["items"]]
         assert items and all(i["sha256"] == manifest["sha256"] for i in items)
         assert (project / "build" / "playlists" / station / "2026-11-24.m3u8").is_file()
+        assert (project / "build" / "playlists" / station / "2026-11-24.xspf").is_file()
 
 
 def test_second_build_is_a_no_op_and_an_edit_rebuilds(project: Path) -> None:

@@ -57,7 +57,7 @@ def test_lint_reports_file_line_level(project: Path, monkeypatch: pytest.MonkeyP
     result = CliRunner().invoke(main, ["lint"])
     assert result.exit_code == 1
     assert (
-        f"{script}:11: error: field 'targets': unknown station, grouping or province 'tinh-x'"
+        "scripts/thong-bao-ngan.md:11: error: field 'targets': unknown station, grouping or province 'tinh-x'"
         in result.output
     )
 
