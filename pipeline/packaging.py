@@ -18,6 +18,7 @@ from typing import Any
 
 from pipeline import ffmpeg
 from pipeline.assemble import MixGraph
+from pipeline.catalogue import repeat_to_json
 from pipeline.config import Settings
 from pipeline.errors import RenderError
 from pipeline.files import atomic_path, write_text_atomic
@@ -162,6 +163,7 @@ def package_program(package: Package, settings: Settings) -> dict[str, Any]:
         "valid_from": meta.valid_from.isoformat(),
         "valid_until": meta.valid_until.isoformat(),
         "priority": meta.priority,
+        "repeat": repeat_to_json(meta.repeat),
         "chapters": [
             {"title": c.title, "start_s": c.start_ms / 1000, "end_s": c.end_ms / 1000}
             for c in package.chapters

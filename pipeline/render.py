@@ -37,7 +37,7 @@ from pipeline.tags import Chapter
 from pipeline.templates import Template, available_templates, load_template
 
 # Bump when a change to rendering should re-render every program.
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 DURATION_BOUNDS_S = {"program": (180.0, 300.0), "notice": (5.0, 180.0), "filler": (20.0, 600.0)}
 FIT_MARGIN_S = 3.0  # when tempo fitting, land this far inside the bounds
 WORDS_PER_SECOND_HINT = 2.5  # written words per second of espeak speech at the default rate, for hints
