@@ -248,8 +248,10 @@ def schedule(ctx: click.Context, start: str, days: int) -> None:
     print_run(summary, settings.playlists_dir)
 
 
-def print_run(summary: Any, playlists_dir: Path) -> None:
+def print_run(summary: Any, playlists_dir: Path, *, refresh: bool = False) -> None:
     """The summary table of a scheduling run (a pipeline.playlists.RunSummary)."""
+    if refresh and not summary.station_days:
+        return  # nothing published yet: approving before the first schedule has nothing to refresh
     for warning in summary.warnings:
         click.echo(warning, err=True)
     if not any(s.items for s in summary.stations):
@@ -292,7 +294,7 @@ def approve(ctx: click.Context, program_ids: tuple[str, ...], by: str, all_: boo
     for program_id in outcome.withdrawn:
         click.echo(f"  skipped  {program_id}  (withdrawn: approve it by name to put it back)")
     if outcome.recorded:
-        print_run(refresh_published(settings, now), settings.playlists_dir)
+        print_run(refresh_published(settings, now), settings.playlists_dir, refresh=True)
     for program_id in outcome.unknown:
         click.echo(f"radio: error: unknown program {program_id!r} (not in {settings.programs_dir})", err=True)
     if outcome.unknown:
@@ -318,7 +320,7 @@ def withdraw(ctx: click.Context, program_ids: tuple[str, ...], by: str | None) -
         click.echo(f" withdrawn  {decision.program_id}  by {decision.by} at {decision.at}")
     for program_id in outcome.unchanged:
         click.echo(f" unchanged  {program_id}  (already withdrawn)")
-    print_run(refresh_published(settings, now), settings.playlists_dir)
+    print_run(refresh_published(settings, now), settings.playlists_dir, refresh=True)
     for program_id in outcome.unknown:
         click.echo(f"radio: error: unknown program {program_id!r}", err=True)
     if outcome.unknown:
