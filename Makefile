@@ -6,6 +6,9 @@ RADIO := $(VENV)/bin/radio
 SYSTEM_TOOLS := ffmpeg ffprobe espeak-ng
 APT_PACKAGES := ffmpeg espeak-ng
 DEMO_DAYS ?= 7
+# The demo speaks offline by default, so it runs the same everywhere; `make demo DEMO_ENGINE=auto` uses
+# the neural edge-tts voices when the service is reachable (radio.toml's engine applies to `radio build`).
+DEMO_ENGINE ?= espeak
 
 .PHONY: demo test lint bench templates system-deps venv clean
 
@@ -28,7 +31,7 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 demo: system-deps venv
-	$(RADIO) build
+	$(RADIO) build --engine $(DEMO_ENGINE)
 	$(RADIO) approve --all --by demo
 	$(RADIO) schedule --from today --days $(DEMO_DAYS)
 
