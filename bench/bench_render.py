@@ -135,7 +135,7 @@ def loudness(path: Path) -> str:
 
 
 def main() -> None:
-    radio = [PYTHON, "-m", "pipeline", "build", "--jobs", "1", "--quiet"]
+    radio = [PYTHON, "-m", "pipeline", "build", "--jobs", "1", "--quiet", "--engine", "espeak"]
     env_root = str(REPO)
     os.environ["PYTHONPATH"] = env_root + os.pathsep + os.environ.get("PYTHONPATH", "")
     with tempfile.TemporaryDirectory() as tmp:

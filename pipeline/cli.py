@@ -352,3 +352,372 @@ def daemon(
     )
     settings = settings_of(ctx)
     run_daemon(settings, options_from(settings, interval_minutes, nightly_at, days))
+
+
+# --- distribution: server, tokens, station agent and playout, proof of play, reports, feeds -----------------
+
+
+def server_paths(settings: Settings) -> Any:
+    from pipeline.serve import ServerPaths
+
+    return ServerPaths(
+        playlists_dir=settings.playlists_dir,
+        programs_dir=settings.programs_dir,
+        feeds_dir=settings.build_dir / "feeds",
+        stations_file=settings.stations_file,
+        tokens=settings.serve.tokens,
+        plays_db=settings.serve.plays_db,
+    )
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default: radio.toml [serve] host).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (default: [serve] port; 0 = any free one).")
+@click.pass_context
+@reports_errors
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve station playlists and audio over HTTP (put a TLS reverse proxy in front: docs/deployment.md)."""
+    from pipeline.serve import serve_forever
+    from pipeline.stations import load_registry
+    from pipeline.tokens import load_tokens
+
+    settings = settings_of(ctx)
+    load_registry(settings.stations_file)  # a broken registry or token store stops us before listening
+    load_tokens(settings.serve.tokens)
+
+    def ready(url: str) -> None:
+        click.echo(f"radio serve: listening on {url}")
+        sys.stdout.flush()
+
+    serve_forever(
+        server_paths(settings),
+        host or settings.serve.host,
+        settings.serve.port if port is None else port,
+        max_body_kb=settings.serve.max_body_kb,
+        access_log=settings.serve.access_log,
+        on_ready=ready,
+    )
+
+
+@main.group()
+def token() -> None:
+    """Station access tokens for radio serve (only their SHA-256 digests are kept)."""
+
+
+def _issue(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None, rotate: bool) -> None:
+    from pipeline.stations import load_registry
+    from pipeline.tokens import TokenError, issue_tokens, write_token_file
+
+    settings = settings_of(ctx)
+    known = {s.id for s in load_registry(settings.stations_file).stations}
+    for station in stations:
+        if station not in known:
+            raise TokenError(f"unknown station {station!r}", path=settings.stations_file, field="station")
+    issued = issue_tokens(settings.serve.tokens, stations, datetime.now().astimezone(), rotate=rotate)
+    for station, secret in issued.items():
+        if out_dir is None:
+            click.echo(f"{station} {secret}")
+        else:
+            write_token_file(out_dir / f"{station}.token", secret)
+            click.echo(f"{station} {out_dir / f'{station}.token'}")
+    if out_dir is None:
+        click.echo("radio: shown once: give each station its token (station sync --token-file)", err=True)
+
+
+@token.command()
+@click.argument("stations", nargs=-1, required=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write <station>.token files (mode 0600) here instead of printing the tokens.",
+)
+@click.pass_context
+@reports_errors
+def issue(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None) -> None:
+    """Issue a token to stations that have none (printed once: the centre keeps only a digest)."""
+    _issue(ctx, stations, out_dir, rotate=False)
+
+
+@token.command()
+@click.argument("stations", nargs=-1, required=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write <station>.token files (mode 0600) here instead of printing the tokens.",
+)
+@click.pass_context
+@reports_errors
+def rotate(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None) -> None:
+    """Replace stations' tokens; the old ones stop working at once."""
+    _issue(ctx, stations, out_dir, rotate=True)
+
+
+@token.command()
+@click.argument("stations", nargs=-1, required=True)
+@click.pass_context
+@reports_errors
+def revoke(ctx: click.Context, stations: tuple[str, ...]) -> None:
+    """Withdraw stations' tokens (exit 1 if one had none)."""
+    from pipeline.tokens import revoke_token
+
+    settings = settings_of(ctx)
+    missing = 0
+    for station in stations:
+        if revoke_token(settings.serve.tokens, station):
+            click.echo(f"revoked  {station}")
+        else:
+            click.echo(f"radio: error: station {station!r} has no token", err=True)
+            missing += 1
+    if missing:
+        sys.exit(1)
+
+
+@main.group()
+def station() -> None:
+    """Station side: fetch and verify the station's days, play them, report plays (no project needed)."""
+
+
+def _setup_logging() -> None:
+    import logging
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+
+def _sync_options(server: str, station_id: str, token_file: Path, folder: Path, **extra: Any) -> Any:
+    from pipeline.station_agent import SyncOptions
+    from pipeline.tokens import read_token_file
+
+    return SyncOptions(server=server.rstrip("/"), station=station_id, token=read_token_file(token_file),
+                       folder=folder, **extra)  # fmt: skip
+
+
+def _print_sync(result: Any) -> None:
+    for outcome in result.days:
+        revision = f" r{outcome.revision}" if outcome.revision is not None else ""
+        detail = f"  {outcome.detail}" if outcome.detail else ""
+        click.echo(f"{outcome.state:>8}  {outcome.day}{revision}{detail}")
+    for line in result.errors:
+        click.echo(f"radio: warning: {line}", err=True)
+    armed = ", ".join(d.isoformat() for d in result.armed) or "none"
+    click.echo(
+        f"{'reached' if result.reachable else 'UNREACHABLE'}; armed days: {armed}; "
+        f"plays sent: {result.plays_sent}; removed: {len(result.removed)}"
+    )
+
+
+@station.command()
+@click.option("--server", required=True, help="Base URL of radio serve, e.g. https://radio.example.vn")
+@click.option("--station", "station_id", required=True, help="This station's id.")
+@click.option("--token-file", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--dir", "folder", required=True, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--days", default=1, show_default=True, type=click.IntRange(0, 31), help="Days after today.")
+@click.option("--loop", is_flag=True, help="Sync every --interval seconds (emergencies arrive this way).")
+@click.option("--interval", default=120.0, show_default=True, type=click.FloatRange(min=1), help="Seconds.")
+@click.option("--attempts", default=4, show_default=True, type=click.IntRange(1, 20), help="Tries a request.")
+@click.option("--backoff", default=2.0, show_default=True, type=click.FloatRange(min=0), help="First wait.")
+@reports_errors
+def sync(
+    server: str,
+    station_id: str,
+    token_file: Path,
+    folder: Path,
+    days: int,
+    loop: bool,
+    interval: float,
+    attempts: int,
+    backoff: float,
+) -> None:
+    """Fetch today's and the next days' playlists and files, verify them, arm complete days.
+
+    One-shot for cron (exit 0: all days armed or current; 1: something is missing, the last good days are
+    kept; 2: the token was refused), or --loop."""
+    from pipeline.station_agent import run_loop, run_sync
+
+    _setup_logging()
+    options = _sync_options(server, station_id, token_file, folder, days=days, attempts=attempts,
+                            backoff_s=backoff)  # fmt: skip
+    if loop:
+        run_loop(options, interval, report=_print_sync)
+        return
+    result = run_sync(options)
+    _print_sync(result)
+    if not result.ok:
+        sys.exit(1)
+
+
+@station.command()
+@click.option("--dir", "folder", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--station", "station_id", help="Station id (default: the one station in the folder).")
+@click.option(
+    "--sink",
+    type=click.Choice(["alsa", "pulse", "null"]),
+    default="alsa",
+    show_default=True,
+    help="ffmpeg output: the sound card (ALSA or PulseAudio) or null (decode in real time, play nothing).",
+)
+@click.option(
+    "--command", "command_text", help="Own player instead, with {file}: 'ffplay -nodisp -autoexit {file}'."
+)
+@click.option("--server", help="radio serve base URL to send play records to (else they stay queued).")
+@click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--start-at", help="Pretend the clock reads this ISO time now (rehearsals and tests).")
+@click.option("--until", "until_text", help="Stop at this ISO time (by the playout's clock).")
+@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds.")
+@reports_errors
+def play(
+    folder: Path,
+    station_id: str | None,
+    sink: str,
+    command_text: str | None,
+    server: str | None,
+    token_file: Path | None,
+    start_at: str | None,
+    until_text: str | None,
+    poll: float,
+) -> None:
+    """Play the armed day's items at their times into the amplifier; emergencies at once; report plays."""
+    from pipeline import ffmpeg
+    from pipeline.playout import PlayoutOptions, ShiftedClock, SystemClock, parse_command, run_playout
+    from pipeline.station_agent import find_station
+
+    def moment(text: str, name: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint=name) from None
+        return value if value.tzinfo else value.astimezone()
+
+    if (server is None) != (token_file is None):
+        raise click.UsageError("--server and --token-file go together")
+    _setup_logging()
+    station_id = station_id or find_station(folder)
+    command = parse_command(command_text) if command_text else tuple(ffmpeg.playout_args("{file}", sink))
+    sync_options = _sync_options(server, station_id, token_file, folder) if server and token_file else None
+    options = PlayoutOptions(
+        folder=folder,
+        station=station_id,
+        command=command,
+        poll_s=poll,
+        sync=sync_options,
+        until=moment(until_text, "--until") if until_text else None,
+    )
+    clock = ShiftedClock.starting_at(moment(start_at, "--start-at")) if start_at else SystemClock()
+    summary = run_playout(options, clock)
+    click.echo(
+        f"played {len(summary.played)}, refused {len(summary.refused)} (failed verification), "
+        f"failed {len(summary.failed)}, skipped {len(summary.skipped)}"
+    )
+    if summary.refused or summary.failed:
+        sys.exit(1)
+
+
+@main.group()
+def stations() -> None:
+    """The centre's view of its stations."""
+
+
+@stations.command()
+@click.option("--behind-hours", type=click.FloatRange(min=0), help="Default: [serve] behind_hours.")
+@click.pass_context
+@reports_errors
+def status(ctx: click.Context, behind_hours: float | None) -> None:
+    """Last sync, agent version and armed days per station; flags the stations that are behind."""
+    from pipeline.plays import load_statuses, station_health
+    from pipeline.stations import load_registry
+
+    settings = settings_of(ctx)
+    registry = load_registry(settings.stations_file)
+    now = datetime.now().astimezone()
+    health = station_health(
+        [(s.id, s.timezone) for s in registry.stations],
+        load_statuses(settings.serve.plays_db),
+        now,
+        settings.serve.behind_hours if behind_hours is None else behind_hours,
+    )
+    click.echo(f"{'station':<24} {'last sync':<20} {'agent':<22} {'today':<6} state")
+    for row in health:
+        synced = row.status.last_sync_at.strftime("%Y-%m-%d %H:%M") if row.status else "-"
+        version = row.status.agent_version if row.status else "-"
+        state = "BEHIND: " + "; ".join(row.reasons) if row.behind else "ok"
+        today = "armed" if row.today_armed else "-"
+        click.echo(f"{row.station:<24} {synced:<20} {version:<22} {today:<6} {state}")
+    behind = sum(row.behind for row in health)
+    click.echo(f"{len(health)} stations, {behind} behind")
+
+
+@main.command()
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--station", "station_ids", multiple=True, help="Only these stations (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Default: build/reports/MONTH.")
+@click.option("--no-chart", is_flag=True, help="CSV only.")
+@click.pass_context
+@reports_errors
+def report(
+    ctx: click.Context, month: str, station_ids: tuple[str, ...], out: Path | None, no_chart: bool
+) -> None:
+    """Broadcasts and minutes per station and program from the play records, and scheduled items that have
+    no play record: CSV files and a PNG chart."""
+    from pipeline.plays import plays_between
+    from pipeline.reports import (
+        build_report,
+        month_bounds,
+        output_dir,
+        program_titles,
+        scheduled_items,
+        write_report,
+    )
+
+    settings = settings_of(ctx)
+    first, last = month_bounds(month)
+    played = plays_between(settings.serve.plays_db, first, last, station_ids)
+    scheduled, warnings = scheduled_items(settings.playlists_dir, first, last, station_ids)
+    for warning in warnings:
+        click.echo(warning, err=True)
+    result = build_report(month, played, scheduled, program_titles(settings.programs_dir))
+    folder = out or output_dir(settings.build_dir / "reports", month, station_ids)
+    written = write_report(result, folder, chart=not no_chart)
+    click.echo(f"{'station':<24} {'program':<32} {'broadcasts':>10} {'minutes':>8}")
+    for row in result.rows:
+        click.echo(f"{row.station:<24} {row.program_id:<32} {row.broadcasts:>10} {row.minutes:>8.1f}")
+    click.echo(
+        f"{month}: {result.broadcasts} broadcasts, {result.minutes:.1f} minutes; "
+        f"{len(result.missing)} of {result.scheduled} scheduled items have no play record"
+    )
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--base-url", help="Public address of /feeds and /media (default: [serve] public_url).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Default: build/feeds.")
+@click.option("--include-unapproved", is_flag=True, help="Every rendered program (a preview only).")
+@click.pass_context
+@reports_errors
+def feed(ctx: click.Context, base_url: str | None, out: Path | None, include_unapproved: bool) -> None:
+    """Write a podcast RSS 2.0 feed per series of approved programs (radio serve publishes them)."""
+    from zoneinfo import ZoneInfo
+
+    from pipeline.editorial import latest_decisions
+    from pipeline.feeds import write_feeds
+
+    settings = settings_of(ctx)
+    base = base_url or settings.serve.public_url
+    if not base:
+        raise click.UsageError("give --base-url or set [serve] public_url in radio.toml")
+    approved = None
+    if not include_unapproved:
+        approved = {
+            pid: d.script_sha256 or ""
+            for pid, d in latest_decisions(settings.state_dir).items()
+            if d.action == "approve"
+        }
+    written, warnings = write_feeds(
+        settings.programs_dir, out or settings.build_dir / "feeds", base, approved,
+        ZoneInfo(settings.schedule.timezone),
+    )  # fmt: skip
+    for warning in warnings:
+        click.echo(warning, err=True)
+    for path in written:
+        click.echo(f"wrote {path}")
+    if not written:
+        click.echo("radio: warning: no approved programs, no feed written", err=True)

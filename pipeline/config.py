@@ -13,6 +13,7 @@ from pipeline.edge import EdgeSettings, parse_edge_settings
 from pipeline.errors import ConfigError
 from pipeline.renditions import Rendition, parse_renditions
 from pipeline.schedule import ScheduleSettings, parse_schedule_settings
+from pipeline.serve import ServeSettings, parse_serve_settings
 
 CONFIG_NAME = "radio.toml"
 ENGINES = ("auto", "edge", "espeak")  # auto: edge-tts, falling back to espeak-ng per paragraph
@@ -42,6 +43,7 @@ class Settings:
     max_tempo_change: float = 0.07  # speech may be sped up or slowed down this much to fit its kind's bounds
     state_dir: Path = Path("state")  # editorial decisions and locks: records, not build output
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)  # distribution server: centre state
     speech_pitch: int = 50  # espeak-ng pitch, 0-99
     edge: EdgeSettings = field(default_factory=EdgeSettings)  # edge-tts endpoint, prosody, retries
 
@@ -130,6 +132,7 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
     if jobs < 0:
         raise ConfigError("must be 0 (one per core) or more", path=path, field="render.jobs")
     renditions = parse_renditions(_table(data, "renditions", path), path)
+    state_dir = Path(os.environ.get("RADIO_STATE_DIR") or resolve("state", "state"))
     return Settings(
         renditions=renditions,
         max_tempo_change=float(_get(render, "max_tempo_change", (int | float), 0.07, path, "render")),  # type: ignore[arg-type]
@@ -144,8 +147,9 @@ def load_settings(config_path: Path | None = None, cwd: Path | None = None) -> S
         presenters=presenters,
         jobs=jobs,
         item_gap_s=float(_get(schedule, "item_gap_s", (int | float), 2, path, "schedule")),  # type: ignore[arg-type]
-        state_dir=Path(os.environ.get("RADIO_STATE_DIR") or resolve("state", "state")),
+        state_dir=state_dir,
         schedule=parse_schedule_settings(schedule, path),
+        serve=parse_serve_settings(_table(data, "serve", path), path, root, state_dir),
         speech_pitch=pitch,
         edge=parse_edge_settings(speech, path),
     )

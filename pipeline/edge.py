@@ -49,6 +49,11 @@ class EdgeRefused(EdgeFailure):
     """The request itself is wrong (voice or prosody the client rejects): retrying cannot help."""
 
 
+class EdgeUnreachable(EdgeFailure):
+    """No connection at all (name resolution, refused, no route): the network or the service is down, which
+    seconds of backoff do not mend; not retried, so an offline run falls back at once."""
+
+
 class EdgeSkipped(EdgeFailure):
     """Not asked at all: the caller's circuit breaker is open."""
 
@@ -202,7 +207,7 @@ async def _guarded(work: Awaitable[T], timeout_s: float) -> T:
         raise EdgeFailure(f"HTTP {exc.status} {_phrase(exc.status)}".rstrip()) from None
     except aiohttp.ClientConnectorError as exc:
         why = "refused" if isinstance(exc.os_error, ConnectionRefusedError) else exc.os_error.strerror
-        raise EdgeFailure(f"cannot connect to {exc.host}:{exc.port} ({why})") from None
+        raise EdgeUnreachable(f"cannot connect to {exc.host}:{exc.port} ({why})") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise EdgeFailure(f"connection failed: {exc or type(exc).__name__}") from None
     except NoAudioReceived:
@@ -281,7 +286,7 @@ async def _with_retries(
             raise EdgeSkipped(reason)
         try:
             return await attempt()
-        except EdgeRefused:
+        except (EdgeRefused, EdgeUnreachable):
             raise
         except EdgeFailure as exc:
             last = exc

@@ -233,3 +233,45 @@ def load_statuses(path: Path) -> Mapping[str, StationStatus]:
         )
         for row in rows
     }
+
+
+@dataclass(frozen=True)
+class Health:
+    station: str
+    status: StationStatus | None
+    today_armed: bool
+    reasons: tuple[str, ...]  # empty: the station is fine
+
+    @property
+    def behind(self) -> bool:
+        return bool(self.reasons)
+
+
+def station_health(
+    stations: Sequence[tuple[str, str]],
+    statuses: Mapping[str, StationStatus],
+    now: datetime,
+    behind_hours: float,
+) -> list[Health]:
+    """Which stations (id, timezone) are behind: never synced, no sync for more than `behind_hours`, today
+    (in the station's timezone) not armed, or the agent reported an error."""
+    from zoneinfo import ZoneInfo
+
+    health: list[Health] = []
+    for station, zone in stations:
+        status = statuses.get(station)
+        if status is None:
+            health.append(Health(station, None, False, ("never synced",)))
+            continue
+        today = now.astimezone(ZoneInfo(zone)).date()
+        armed = today in status.armed_days
+        reasons = []
+        age_h = (now - status.last_sync_at).total_seconds() / 3600
+        if age_h > behind_hours:
+            reasons.append(f"no sync for {age_h:.1f} h")
+        if not armed:
+            reasons.append(f"{today} not armed")
+        if status.last_error:
+            reasons.append(f"agent error: {status.last_error[:80]}")
+        health.append(Health(station, status, armed, tuple(reasons)))
+    return health

@@ -138,7 +138,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first_s, dash, last_s = spec.strip().partition("-")
-    if not dash or not (first_s + last_s).isdigit() or not all(c.isdigit() for c in first_s + last_s):
+    if not dash or not (first_s + last_s).isascii() or not (first_s + last_s).isdigit():
         return None
     if not first_s:  # suffix range: the last N bytes
         suffix = int(last_s)
@@ -146,12 +146,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
             raise RangeNotSatisfiable
         return max(0, size - suffix), size - 1
     first = int(first_s)
-    last = int(last_s) if last_s else size - 1
-    if last < first:
-        return None
+    if last_s and int(last_s) < first:
+        return None  # invalid: ignored
     if first >= size:
         raise RangeNotSatisfiable
-    return first, min(last, size - 1)
+    return first, min(int(last_s), size - 1) if last_s else size - 1
 
 
 def etag_of(sha256: str) -> str:
@@ -302,14 +301,20 @@ PODCAST_NS = "https://podcastindex.org/namespace/1.0"
 
 
 def create_app(
-    paths: ServerPaths, *, max_body_kb: int = 256, log: logging.Logger | None = None
+    paths: ServerPaths,
+    *,
+    max_body_kb: int = 256,
+    log: logging.Logger | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> web.Application:
-    """The aiohttp application (tests run it in-process; `radio serve` through `serve_forever`)."""
+    """The aiohttp application (tests run it in-process, with their own clock; `radio serve` runs it
+    through `serve_forever`)."""
     from aiohttp import web
 
     from pipeline import plays
 
     logger = log or logging.getLogger("radio.serve")
+    now = clock or (lambda: datetime.now().astimezone())
     cache = FileCache()
     state = Reloading(paths, logger)
     media_key: list[tuple[tuple[str, int, int, int], ...]] = [()]
@@ -402,7 +407,7 @@ def create_app(
         if (denied := authorize(request, station)) is not None:
             return denied
         zone = state.zone_of(station) or "UTC"
-        today = datetime.now(ZoneInfo(zone)).date()
+        today = now().astimezone(ZoneInfo(zone)).date()
         folder = paths.playlists_dir / station
         days = []
         for name in sorted(os.listdir(folder)) if folder.is_dir() else []:
@@ -491,8 +496,7 @@ def create_app(
                 records.append(plays.parse_play(item, station, f"plays[{index}]"))
             except plays.PlayError as exc:
                 rejected.append({"index": index, "field": exc.field or "", "error": exc.message})
-        now = datetime.now().astimezone()
-        added, known = await asyncio.to_thread(plays.add_plays, paths.plays_db, records, now)
+        added, known = await asyncio.to_thread(plays.add_plays, paths.plays_db, records, now())
         return web.json_response({"accepted": added, "duplicates": known, "rejected": rejected})
 
     async def post_status(request: web.Request) -> web.Response:
@@ -504,7 +508,7 @@ def create_app(
         data = await read_json(request)
         address = request.headers.get("X-Forwarded-For", request.remote or "").split(",")[0].strip()
         try:
-            status = plays.parse_status(data, station, datetime.now().astimezone(), address)
+            status = plays.parse_status(data, station, now(), address)
         except plays.PlayError as exc:
             return error(400, exc.message, field=exc.field or "")
         await asyncio.to_thread(plays.save_status, paths.plays_db, status)
@@ -572,13 +576,19 @@ def access_logger(target: str) -> logging.Logger:
 
 
 async def start_server(
-    paths: ServerPaths, host: str, port: int, *, max_body_kb: int = 256, access_log: str = ""
+    paths: ServerPaths,
+    host: str,
+    port: int,
+    *,
+    max_body_kb: int = 256,
+    access_log: str = "",
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start listening; returns the runner (call `cleanup()` to stop) and the bound port (port 0 = any)."""
     from aiohttp import web
 
     runner = web.AppRunner(
-        create_app(paths, max_body_kb=max_body_kb),
+        create_app(paths, max_body_kb=max_body_kb, clock=clock),
         access_log=access_logger(access_log),
         access_log_format=ACCESS_FORMAT,
         max_line_size=4096,  # oversized request lines and headers are refused (400) before any handler

@@ -16,6 +16,7 @@ commit), so concurrent workers and killed runs never leave a half-written entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -123,7 +124,10 @@ class Breaker:
             return None
 
     def trip(self, reason: str) -> None:
-        if not self.path.exists():  # the first reason is the one worth telling
+        if self.path.exists():  # the first reason is the one worth telling
+            return
+        # Disk full: the run then asks the service more often, nothing worse.
+        with contextlib.suppress(OSError):
             write_text_atomic(self.path, reason)
 
 

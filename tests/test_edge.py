@@ -12,7 +12,15 @@ import pytest
 
 from pipeline import edge
 from pipeline.config import load_settings
-from pipeline.edge import EdgeAudio, EdgeFailure, EdgeJob, EdgeRefused, EdgeSettings, EdgeSkipped
+from pipeline.edge import (
+    EdgeAudio,
+    EdgeFailure,
+    EdgeJob,
+    EdgeRefused,
+    EdgeSettings,
+    EdgeSkipped,
+    EdgeUnreachable,
+)
 from pipeline.errors import ConfigError
 from tests.fake_edge_service import SKEW_S, FakeEdgeService
 
@@ -168,6 +176,14 @@ def test_dropped_connection_is_a_failure_not_truncated_audio(tmp_path: Path) -> 
     assert len(retried.mp3) == len(whole.mp3) and fake.seen.handshakes == 2
 
 
+def test_no_connection_at_all_is_not_retried(tmp_path: Path) -> None:
+    with FakeEdgeService() as fake:
+        settings = settings_for(fake, retries=3, backoff_s=30.0)  # a retry would make this test hang
+    with pytest.raises(EdgeUnreachable) as info:  # the fake is stopped: its port refuses connections
+        edge.synthesize(EdgeJob("Xin chào.", HOAI_MY), settings, slots=tmp_path)
+    assert info.value.message == f"cannot connect to 127.0.0.1:{fake.port} (refused)"
+
+
 def test_no_audio_is_a_failure(tmp_path: Path) -> None:
     with FakeEdgeService("no_audio") as fake, pytest.raises(EdgeFailure) as info:
         say(fake, tmp_path, retries=1)
@@ -210,7 +226,7 @@ def test_first_failure_stops_the_jobs_after_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_requests_at_once_are_bounded(tmp_path: Path, concurrency: int) -> None:
-    with FakeEdgeService("slow", delay_s=0.3) as fake:
+    with FakeEdgeService("slow", delay_s=0.15) as fake:
         results = edge.synthesize_all(
             [EdgeJob(f"Câu số {n}.", HOAI_MY) for n in range(4)],
             settings_for(fake, concurrency=concurrency),

@@ -271,7 +271,7 @@ def test_breaker_stops_every_worker_after_the_first_failure(project: Path) -> No
         assert {s["engine"] for s in speech_of(project, program)} == {"espeak"}
 
 
-def test_auto_uses_the_service_when_it_answers(project: Path, fake: FakeEdgeService) -> None:
+def test_auto_uses_the_service_when_it_answers(project: Path) -> None:
     use_engine(project, "auto")
     with FakeEdgeService("rate_limit", times=1) as limited:
         done = radio(project, "build", url=limited.url)
