@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from pipeline.config import Settings, load_settings
-from pipeline.errors import PipelineError
+from pipeline.errors import ConfigError, PipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,6 +108,12 @@ def build(
         f"{rendered} rendered, {len(outcome.results) - rendered} unchanged, "
         f"{len(outcome.failures)} failed; programs in {settings.programs_dir}"
     )
+    if rendered and settings.playlists_dir.is_dir():
+        # Published playlists name each file's sha256 and size: re-plan them so stations get the new files.
+        from pipeline.playlists import refresh_published
+
+        summary = refresh_published(settings, datetime.now().astimezone())
+        click.echo(f"{summary.changed} published station-days refreshed")
     if outcome.failures:
         sys.exit(1)
 
@@ -383,7 +389,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
     settings = settings_of(ctx)
     load_registry(settings.stations_file)  # a broken registry or token store stops us before listening
-    load_tokens(settings.serve.tokens)
+    try:
+        load_tokens(settings.serve.tokens)
+    except PipelineError as exc:
+        raise ConfigError(exc.message, path=exc.path, field=exc.field) from None
 
     def ready(url: str) -> None:
         click.echo(f"radio serve: listening on {url}")

@@ -13,8 +13,8 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,10 @@ class PlayRecord:
     @property
     def seconds(self) -> float:
         return (self.ended_at - self.started_at).total_seconds()
+
+    def in_zone(self, zone: tzinfo) -> PlayRecord:
+        started, ended = self.started_at.astimezone(zone), self.ended_at.astimezone(zone)
+        return replace(self, started_at=started, ended_at=ended)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -491,9 +491,12 @@ def create_app(
                 400, f"expected {{'plays': [...]}} with at most {MAX_PLAYS_PER_POST} records", field="plays"
             )
         records, rejected = [], []
+        zone = state.zone_of(station)
         for index, item in enumerate(raw):
             try:
-                records.append(plays.parse_play(item, station, f"plays[{index}]"))
+                record = plays.parse_play(item, station, f"plays[{index}]")
+                # stored in the station's own time, so a play at 05:30 counts for its local day and month
+                records.append(record.in_zone(ZoneInfo(zone)) if zone else record)
             except plays.PlayError as exc:
                 rejected.append({"index": index, "field": exc.field or "", "error": exc.message})
         added, known = await asyncio.to_thread(plays.add_plays, paths.plays_db, records, now())
@@ -618,7 +621,12 @@ def serve_forever(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner, bound = await start_server(paths, host, port, max_body_kb=max_body_kb, access_log=access_log)
+        try:
+            runner, bound = await start_server(
+                paths, host, port, max_body_kb=max_body_kb, access_log=access_log
+            )
+        except OSError as exc:  # port taken, address not on this machine
+            raise ConfigError(f"cannot listen: {exc.strerror or exc}", field="serve.port") from None
         on_ready(f"http://{host}:{bound}")
         try:
             await stop.wait()

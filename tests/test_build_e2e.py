@@ -147,3 +147,23 @@ def test_too_long_program_says_how_much_to_cut(project: Path) -> None:
     assert "shorter than the 180 s minimum for its kind" in done.stderr
     advice = r"even with the speech tempo changed by up to 7%: add about \d+ s \(roughly \d+ words\)"
     assert re.search(advice, done.stderr)
+
+
+def test_a_rebuild_refreshes_published_playlists(project: Path) -> None:
+    """An approved program re-rendered from the same script (here: a template change) keeps its approval,
+    and the playlists already published name the new file, so stations fetch and verify the right one."""
+    assert radio(project, "build").returncode == 0
+    assert radio(project, "approve", "--all", "--by", "test").returncode == 0
+    # from today: refreshing re-plans the published days from each station's today on
+    assert radio(project, "schedule", "--from", "today", "--days", "1").returncode == 0
+    template = project / "audio_templates" / "standard" / "template.yaml"
+    text = template.read_text(encoding="utf-8")
+    template.write_text(text.replace("bed_level_db: -18", "bed_level_db: -20"), encoding="utf-8")
+    done = radio(project, "build")
+    assert done.returncode == 0 and "1 rendered" in done.stdout and "refreshed" in done.stdout
+    manifest = json.loads((project / "build" / "programs" / "thong-bao-ngan.json").read_text("utf-8"))
+    [published] = (project / "build" / "playlists" / "xa-c").glob("*.json")
+    day = json.loads(published.read_text("utf-8"))
+    items = [i for s in day["sessions"] for i in s["items"]]
+    assert items and {i["sha256"] for i in items} == {manifest["sha256"]}
+    assert day["revision"] == 2

@@ -49,13 +49,13 @@ def mp3(path: Path, seconds: float, freq: int) -> bytes:
 
 @pytest.fixture(scope="session")
 def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """Short real MP3s: two 1 s items and a 6 s one (long enough to be cut into)."""
+    """Short real MP3s: half-second items and a 4 s one (long enough to be cut into)."""
     folder = tmp_path_factory.mktemp("tones")
     return {
-        "a": mp3(folder / "a.mp3", 1.0, 440),
-        "b": mp3(folder / "b.mp3", 1.0, 660),
-        "c": mp3(folder / "c.mp3", 1.0, 880),
-        "long": mp3(folder / "long.mp3", 6.0, 330),
+        "a": mp3(folder / "a.mp3", 0.5, 440),
+        "b": mp3(folder / "b.mp3", 0.5, 660),
+        "c": mp3(folder / "c.mp3", 0.5, 880),
+        "long": mp3(folder / "long.mp3", 4.0, 330),
     }
 
 
@@ -93,7 +93,7 @@ class World:
         )
 
     def add_program(
-        self, program_id: str, audio: bytes, *, seconds: float = 1.0, series: str = "Giảm nghèo về thông tin"
+        self, program_id: str, audio: bytes, *, seconds: float = 0.5, series: str = "Giảm nghèo về thông tin"
     ) -> Program:
         folder = self.build / "programs"
         folder.mkdir(parents=True, exist_ok=True)
@@ -465,3 +465,14 @@ def test_serve_settings_from_radio_toml(project: Path) -> None:
     )
     result = CliRunner().invoke(main, ["--config", str(config), "stations", "status"])
     assert result.exit_code == 2 and "serve.port" in result.stderr
+
+
+def test_serve_stops_before_listening_on_a_damaged_token_store(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.paths.tokens.parent.mkdir(parents=True, exist_ok=True)
+    world.paths.tokens.write_text('{"stations": {"xa-c": {"sha256": "short"}}}', encoding="utf-8")
+    monkeypatch.chdir(world.root)
+    result = CliRunner().invoke(main, ["serve", "--port", "0"])
+    assert result.exit_code == 2
+    assert "station-tokens.json: field 'stations.xa-c.sha256'" in result.stderr
