@@ -18,9 +18,9 @@ from pipeline import ffmpeg
 from pipeline.assemble import MONO, MixGraph
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, RenderError, ScriptError, ScriptErrors
-from pipeline.files import atomic_path, write_text_atomic
+from pipeline.files import atomic_path, file_sha256, write_text_atomic
 from pipeline.models import RenderResult, ScriptMeta
-from pipeline.packaging import Package, file_sha256, package_program, program_renditions
+from pipeline.packaging import Package, package_program, program_renditions
 from pipeline.render import DURATION_BOUNDS_S, RENDER_VERSION, manifest_path, program_lock, up_to_date
 from pipeline.scripts import parse_front_matter, read_script_file
 from pipeline.tags import Chapter

@@ -8,7 +8,6 @@ written to a temp name and renamed only when all of them are complete; the calle
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pipeline.assemble import MixGraph
 from pipeline.catalogue import repeat_to_json
 from pipeline.config import Settings
 from pipeline.errors import RenderError
-from pipeline.files import atomic_path, write_text_atomic
+from pipeline.files import atomic_path, file_sha256, write_text_atomic
 from pipeline.master import Mastered, encode_renditions, mix_renditions
 from pipeline.models import Loudness, ScriptMeta
 from pipeline.renditions import Rendition, with_template_targets
@@ -46,14 +45,6 @@ class Package:
     vtt: str | None = None
     tempo: float = 1.0
     check_mix: Callable[[str], None] = field(default=lambda _log: None)  # runs on the mix log before encoding
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def program_renditions(settings: Settings, template: Template) -> tuple[Rendition, ...]:

@@ -31,6 +31,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from pipeline.errors import ScheduleError
+from pipeline.files import fsync_dir
 from pipeline.schedule import NEVER, DayPlan, History, air_slot, plan_days
 from pipeline.stations import Station
 
@@ -192,14 +193,6 @@ def flush_filesystem(folder: Path, files: Iterable[Path]) -> None:
             os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _stage(folder: Path, final_name: str, text: str) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{final_name}.", suffix=TEMP_MARK, dir=folder)
     try:
@@ -247,7 +240,7 @@ def publish(plans: Iterable[DayPlan], playlists_dir: Path, now: datetime, *, dur
         staged = []
         if durable:
             for folder in sorted(folders):
-                _fsync_dir(folder)
+                fsync_dir(folder)
     except OSError as exc:
         raise ScheduleError(f"cannot write playlists: {exc.strerror or exc}", path=playlists_dir) from None
     finally:

@@ -21,7 +21,7 @@ from pipeline import ffmpeg
 from pipeline.assemble import Piece, Timeline, mix_graph, plan_timeline, silent_pieces, speech_seconds
 from pipeline.config import Settings
 from pipeline.errors import RenderError, ScriptErrors
-from pipeline.files import write_text_atomic
+from pipeline.files import file_sha256, write_text_atomic
 from pipeline.models import (
     RenderResult,
     Script,
@@ -29,7 +29,7 @@ from pipeline.models import (
     SpokenParagraph,
     SpokenScript,
 )
-from pipeline.packaging import Package, file_sha256, package_program, program_renditions
+from pipeline.packaging import Package, package_program, program_renditions
 from pipeline.reading import Lexicon, load_lexicon, read_aloud
 from pipeline.scripts import check_against_project, parse_script
 from pipeline.speech import Cue, SpeechPlan, synthesize, voice_fingerprint

@@ -36,7 +36,7 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import PipelineError
-from pipeline.files import write_bytes_atomic, write_text_atomic
+from pipeline.files import file_sha256, fsync_dir, write_bytes_atomic, write_text_atomic
 from pipeline.plays import PlayRecord
 from pipeline.stations import ID_RE
 
@@ -207,22 +207,6 @@ def folder_lock(root: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def parse_items(data: Any, station: str, day: date, day_url: str, server: str) -> list[Item]:
     """Check a fetched playlist against the contract (docs/formats.md) before anything is downloaded:
     right station and day, every item a program file on this server with a sha256 and a size."""
@@ -299,7 +283,7 @@ class Client:
         if final.exists():
             if (
                 final.stat().st_size == item.bytes
-                and await asyncio.to_thread(sha256_file, final) == item.sha256
+                and await asyncio.to_thread(file_sha256, final) == item.sha256
             ):
                 return
             final.unlink()  # damaged on disk: fetch it again
@@ -318,10 +302,10 @@ class Client:
                 if attempt + 1 < self.options.attempts:
                     await self.backoff(attempt)
                 continue
-            digest = await asyncio.to_thread(sha256_file, part)
+            digest = await asyncio.to_thread(file_sha256, part)
             if digest == item.sha256:
                 os.replace(part, final)
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
                 return
             part.unlink(missing_ok=True)
             if refetched:  # twice wrong from scratch: the server's file is not the one the playlist names

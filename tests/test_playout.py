@@ -19,7 +19,7 @@ from pipeline import ffmpeg
 from pipeline.cli import main
 from pipeline.playout import PlayoutOptions, PlayoutSummary, ShiftedClock, run_playout
 from pipeline.plays import plays_between
-from pipeline.station_agent import StationFolder, SyncOptions, flush_plays, run_sync, sha256_file
+from pipeline.station_agent import StationFolder, SyncOptions, file_sha256, flush_plays, run_sync
 from tests.test_serve import DAWN, DAY, ZONE, World, running
 
 pytest_plugins = ("tests.test_serve",)  # its fixtures: world, tones
@@ -111,7 +111,7 @@ def test_a_file_that_fails_verification_never_airs(world: World, tmp_path: Path)
         assert [r["program_id"] for r in journal(folder)] == ["tin-b"]
         assert not stored.exists() and (folder / "rejected" / stored.name).exists()
         again = run_sync(opts, now=DAWN)  # the next sync notices the missing file and fetches it again
-        assert again.days[0].state == "armed" and sha256_file(stored) == a.sha256
+        assert again.days[0].state == "armed" and file_sha256(stored) == a.sha256
 
 
 def test_the_null_sink_runs_a_real_decoder(world: World, tmp_path: Path) -> None:

@@ -22,10 +22,10 @@ from pipeline.station_agent import (
     SyncOptions,
     _State,
     clean_up,
+    file_sha256,
     folder_lock,
     run_loop,
     run_sync,
-    sha256_file,
 )
 from tests.test_serve import DAWN, DAY, ZONE, World, running
 
@@ -57,7 +57,7 @@ def test_sync_arms_verified_days_and_then_has_nothing_to_do(world: World, tmp_pa
         )
         for program in world.programs.values():
             stored = StationFolder(folder, "xa-c").file_path(program.sha256)
-            assert stored.stat().st_size == program.bytes and sha256_file(stored) == program.sha256
+            assert stored.stat().st_size == program.bytes and file_sha256(stored) == program.sha256
         assert not list((folder / "partial").glob("*"))
         log_before = (tmp_path / "access.log").read_text(encoding="utf-8")
         second = run_sync(opts, now=DAWN)
@@ -158,7 +158,7 @@ def test_a_download_cut_mid_file_resumes_and_verifies(world: World, tmp_path: Pa
     assert "range: bytes=" in resumed and "range: bytes=0-" not in resumed
     assert f'if-range: "{world.programs["tin-a"].sha256}"' in resumed
     stored = StationFolder(folder, "xa-c").file_path(world.programs["tin-a"].sha256)
-    assert sha256_file(stored) == world.programs["tin-a"].sha256
+    assert file_sha256(stored) == world.programs["tin-a"].sha256
 
 
 def test_a_killed_sync_resumes_its_partial_file(world: World, tmp_path: Path) -> None:
@@ -173,8 +173,8 @@ def test_a_killed_sync_resumes_its_partial_file(world: World, tmp_path: Path) ->
     with running(world.paths, access_log=str(tmp_path / "access.log")) as base:
         result = run_sync(options(world, base, folder), now=DAWN)
     assert result.ok, result.errors
-    assert sha256_file(station.file_path(a.sha256)) == a.sha256
-    assert sha256_file(station.file_path(b.sha256)) == b.sha256
+    assert file_sha256(station.file_path(a.sha256)) == a.sha256
+    assert file_sha256(station.file_path(b.sha256)) == b.sha256
     log = (tmp_path / "access.log").read_text(encoding="utf-8")
     assert '"GET /v1/programs/tin-a.mp3 HTTP/1.1" 206' in log
     assert '"GET /v1/programs/tin-b.mp3 HTTP/1.1" 200' in log  # the second, clean fetch
