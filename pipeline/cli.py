@@ -413,6 +413,13 @@ def token() -> None:
     """Station access tokens for radio serve (only their SHA-256 digests are kept)."""
 
 
+OUT_DIR_OPTION = click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write <station>.token files (mode 0600) here instead of printing the tokens.",
+)
+
+
 def _issue(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None, rotate: bool) -> None:
     from pipeline.stations import load_registry
     from pipeline.tokens import TokenError, issue_tokens, write_token_file
@@ -435,11 +442,7 @@ def _issue(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None, 
 
 @token.command()
 @click.argument("stations", nargs=-1, required=True)
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Write <station>.token files (mode 0600) here instead of printing the tokens.",
-)
+@OUT_DIR_OPTION
 @click.pass_context
 @reports_errors
 def issue(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None) -> None:
@@ -449,11 +452,7 @@ def issue(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None) -
 
 @token.command()
 @click.argument("stations", nargs=-1, required=True)
-@click.option(
-    "--out-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Write <station>.token files (mode 0600) here instead of printing the tokens.",
-)
+@OUT_DIR_OPTION
 @click.pass_context
 @reports_errors
 def rotate(ctx: click.Context, stations: tuple[str, ...], out_dir: Path | None) -> None:
