@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.errors import PipelineError
+from pipeline.sqlite_db import open_db
 
 DB_NAME = "editorial.sqlite3"
 BUSY_TIMEOUT_S = 30.0
@@ -62,19 +63,13 @@ def connect(state_dir: Path) -> Iterator[sqlite3.Connection]:
     """An open database (created on first use); errors become EditorialError naming the file."""
     path = db_path(state_dir)
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
+        # a decision is durable once the command says so: synchronous FULL
+        with open_db(path, schema=SCHEMA, synchronous="FULL", timeout_s=BUSY_TIMEOUT_S) as db:
+            yield db
+    except OSError as exc:
         raise EditorialError(f"cannot open the editorial database: {exc}", path=path) from None
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # a decision is durable once the command says so
-        db.executescript(SCHEMA)
-        yield db
     except sqlite3.Error as exc:
         raise EditorialError(f"editorial database failed: {exc}", path=path) from None
-    finally:
-        db.close()
 
 
 def latest_decisions(state_dir: Path) -> dict[str, Decision]:

@@ -1,6 +1,7 @@
 """Proof of play and station sync status, kept by the centre in SQLite (WAL).
 
-A play record is (station, program id, sha256 of the file played, started_at, ended_at). Its key is
+A play record is (station, program id, sha256 of the file played, started_at, ended_at, completed); a play
+cut short (an emergency cut in) has `completed` false and is not a broadcast. Its key is
 (station, program id, start instant in UTC): a station cannot start the same program twice at one instant,
 so a retried upload, or the same record sent by the playout and later by the sync agent, is stored once.
 WAL lets `radio report` read while the server writes; every write is one short transaction.
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import PipelineError
+from pipeline.sqlite_db import open_db
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 PROGRAM_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -35,6 +37,7 @@ CREATE TABLE IF NOT EXISTS plays (
     local_day   TEXT NOT NULL,  -- the station's calendar day of started_at (reports go by it)
     seconds     REAL NOT NULL,
     received_at TEXT NOT NULL,
+    completed   INTEGER NOT NULL DEFAULT 1,  -- 0: cut short (schema version 1)
     UNIQUE (station, program_id, started_utc)
 );
 CREATE INDEX IF NOT EXISTS plays_by_day ON plays (local_day, station);
@@ -47,6 +50,7 @@ CREATE TABLE IF NOT EXISTS station_status (
     address       TEXT NOT NULL
 );
 """
+SCHEMA_VERSION = 1  # PRAGMA user_version; 0 = a database from before `completed` existed
 
 
 class PlayError(PipelineError):
@@ -60,6 +64,7 @@ class PlayRecord:
     sha256: str
     started_at: datetime  # aware, in the station's local offset
     ended_at: datetime
+    completed: bool = True  # False: cut short (an emergency cut in); ended_at is when it stopped
 
     @property
     def seconds(self) -> float:
@@ -73,13 +78,14 @@ class PlayRecord:
     def key(self) -> tuple[str, str, str]:
         return (self.station, self.program_id, utc_key(self.started_at))
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | bool]:
         return {
             "station": self.station,
             "program_id": self.program_id,
             "sha256": self.sha256,
             "started_at": self.started_at.isoformat(timespec="milliseconds"),
             "ended_at": self.ended_at.isoformat(timespec="milliseconds"),
+            "completed": self.completed,
         }
 
 
@@ -124,7 +130,10 @@ def parse_play(data: Any, station: str, where: str = "play") -> PlayRecord:
     ended = _moment(data.get("ended_at"), f"{where}.ended_at")
     if not 0 <= (ended - started).total_seconds() <= MAX_PLAY_S:
         raise PlayError("must be after started_at and at most 6 hours later", field=f"{where}.ended_at")
-    return PlayRecord(station, program_id, sha, started, ended)
+    completed = data.get("completed", True)  # absent: an older agent, which only sent whole plays
+    if not isinstance(completed, bool):
+        raise PlayError("must be true or false", field=f"{where}.completed")
+    return PlayRecord(station, program_id, sha, started, ended, completed)
 
 
 def parse_status(data: Any, station: str, received_at: datetime, address: str = "") -> StationStatus:
@@ -150,12 +159,8 @@ def parse_status(data: Any, station: str, received_at: datetime, address: str = 
 def connect(path: Path, *, write: bool = True) -> Iterator[sqlite3.Connection]:
     """One connection in WAL mode, the schema in place, inside one transaction: committed on success,
     rolled back on error. A writer takes the write lock at once, so two writers queue instead of failing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process crash, fast
-        db.executescript(SCHEMA)
+    # WAL + synchronous NORMAL: durable across a process crash, and fast
+    with open_db(path, schema=SCHEMA, synchronous="NORMAL", setup=_migrate) as db:
         db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
             yield db
@@ -163,8 +168,23 @@ def connect(path: Path, *, write: bool = True) -> Iterator[sqlite3.Connection]:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-    finally:
-        db.close()
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database written by an older version up to SCHEMA_VERSION, under the write lock (two
+    processes opening an old database at once migrate it once). Old rows were whole plays: completed = 1."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(plays)")}
+        if "completed" not in columns:
+            db.execute("ALTER TABLE plays ADD COLUMN completed INTEGER NOT NULL DEFAULT 1")
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def add_plays(path: Path, records: Sequence[PlayRecord], received_at: datetime) -> tuple[int, int]:
@@ -173,14 +193,14 @@ def add_plays(path: Path, records: Sequence[PlayRecord], received_at: datetime) 
     rows = [
         (r.station, r.program_id, r.sha256, r.started_at.isoformat(timespec="milliseconds"),
          r.ended_at.isoformat(timespec="milliseconds"), utc_key(r.started_at),
-         r.started_at.date().isoformat(), r.seconds, stamp)
+         r.started_at.date().isoformat(), r.seconds, stamp, int(r.completed))
         for r in records
     ]  # fmt: skip
     with connect(path) as db:
         before = db.total_changes
         db.executemany(
             "INSERT OR IGNORE INTO plays (station, program_id, sha256, started_at, ended_at, started_utc,"
-            " local_day, seconds, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " local_day, seconds, received_at, completed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         added = db.total_changes - before
@@ -188,10 +208,12 @@ def add_plays(path: Path, records: Sequence[PlayRecord], received_at: datetime) 
 
 
 def plays_between(path: Path, first: date, last: date, stations: Iterable[str] = ()) -> list[PlayRecord]:
-    """Records whose local day lies in [first, last], optionally of some stations only, in start order."""
+    """Records whose local day lies in [first, last], optionally of some stations only, in start order;
+    plays cut short included (`completed` False): a report counts only the completed ones."""
     wanted = sorted(set(stations))
     query = (
-        "SELECT station, program_id, sha256, started_at, ended_at FROM plays WHERE local_day BETWEEN ? AND ?"
+        "SELECT station, program_id, sha256, started_at, ended_at, completed FROM plays"
+        " WHERE local_day BETWEEN ? AND ?"
     )
     args: list[str] = [first.isoformat(), last.isoformat()]
     if wanted:
@@ -202,7 +224,8 @@ def plays_between(path: Path, first: date, last: date, stations: Iterable[str] =
     with connect(path, write=False) as db:
         rows = db.execute(query + " ORDER BY started_utc, station, program_id", args).fetchall()
     return [
-        PlayRecord(s, p, h, datetime.fromisoformat(a), datetime.fromisoformat(b)) for s, p, h, a, b in rows
+        PlayRecord(s, p, h, datetime.fromisoformat(a), datetime.fromisoformat(b), bool(c))
+        for s, p, h, a, b, c in rows
     ]
 
 
