@@ -613,7 +613,8 @@ def play(
     summary = run_playout(options, clock)
     click.echo(
         f"played {len(summary.played)}, refused {len(summary.refused)} (failed verification), "
-        f"failed {len(summary.failed)}, skipped {len(summary.skipped)}"
+        f"failed {len(summary.failed)}, skipped {len(summary.skipped)}, "
+        f"interrupted {len(summary.interrupted)} (cut short by an emergency)"
     )
     if summary.refused or summary.failed:
         sys.exit(1)
@@ -689,7 +690,8 @@ def report(
         click.echo(f"{row.station:<24} {row.program_id:<32} {row.broadcasts:>10} {row.minutes:>8.1f}")
     click.echo(
         f"{month}: {result.broadcasts} broadcasts, {result.minutes:.1f} minutes; "
-        f"{len(result.missing)} of {result.scheduled} scheduled items have no play record"
+        f"{len(result.missing)} of {result.scheduled} scheduled items have no play record; "
+        f"{len(result.interrupted)} plays cut short (not counted)"
     )
     for path in written:
         click.echo(f"wrote {path}")

@@ -10,7 +10,10 @@ placeholder, or ffmpeg into a null sink (a full real-time decode, nothing heard)
 - An item still inside its session plays late rather than never (a PC that booted mid-session);
   after its session it is skipped.
 - Emergency items play as soon as they appear in today's armed playlist, cutting into the item on air,
-  and again at their scheduled places.
+  and again at their scheduled places. The item cut short is recorded as such (`completed: false`, ended_at
+  = when it stopped) and, after the emergency, aired again from its start if it can still end inside its
+  session; otherwise it is dropped (listed as skipped). A bulletin resumed mid-sentence after an alarm
+  would be misheard, and a whole replay is what the report can count.
 - Without an armed playlist for today, the most recent armed day is replayed at today's times (emergency
   items excepted): the commune never goes silent because a sync failed.
 - Each play becomes a play record, queued on disk and sent to the server (when one is configured) in the
@@ -186,7 +189,8 @@ class PlayoutSummary:
     played: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # failed verification: never aired
     failed: list[str] = field(default_factory=list)  # the player failed
-    skipped: list[str] = field(default_factory=list)  # their session ended before they could play
+    skipped: list[str] = field(default_factory=list)  # their session ended (or had no room left) first
+    interrupted: list[str] = field(default_factory=list)  # cut short by an emergency (once per cut)
 
 
 def verified_fd(path: Path, sha256: str, size: int) -> int | None:
@@ -206,21 +210,23 @@ def verified_fd(path: Path, sha256: str, size: int) -> int | None:
     return fd
 
 
-def played_keys(folder: StationFolder, day: date) -> set[str]:
-    """Keys of what already aired on `day`, from the journal (a restarted playout does not repeat)."""
-    keys: set[str] = set()
+def played_keys(folder: StationFolder, day: date) -> tuple[set[str], set[str]]:
+    """Keys of what already aired whole on `day`, and of what was cut short, from the journal (a restarted
+    playout neither repeats a whole play nor forgets that an item still awaits its replay)."""
+    whole: set[str] = set()
+    cut: set[str] = set()
     try:
         lines = folder.journal.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return keys
+        return whole, cut
     for line in lines:
         try:
             record = json.loads(line)
         except ValueError:
             continue
         if isinstance(record, dict) and record.get("day") == day.isoformat() and record.get("slot"):
-            keys.add(str(record["slot"]))
-    return keys
+            (whole if record.get("completed", True) is not False else cut).add(str(record["slot"]))
+    return whole, cut
 
 
 class Playout:
@@ -231,6 +237,7 @@ class Playout:
         self.summary = PlayoutSummary()
         self.plan: DayPlan | None = None
         self.done: set[str] = set()
+        self.cut: set[str] = set()  # cut short by an emergency: replayed only if it still fits its session
         self.uploads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="plays")
         self.pending_upload: Future[int] | None = None
 
@@ -239,7 +246,7 @@ class Playout:
     def refresh(self, now: datetime) -> DayPlan | None:
         plan = load_day(self.folder, now)
         if plan is not None and (self.plan is None or plan.day != self.plan.day):
-            self.done = played_keys(self.folder, plan.day)
+            self.done, self.cut = played_keys(self.folder, plan.day)
             if plan.fallback:
                 log.warning("no armed playlist for %s: replaying %s", plan.day, plan.source_day)
         self.plan = plan
@@ -255,8 +262,10 @@ class Playout:
     def emergency_key(plan: DayPlan, slot: Slot) -> str:
         return f"emergency|{plan.day.isoformat()}|{slot.program_id}|{slot.sha256}"
 
-    def journal(self, slot: Slot, key: str, started: datetime, ended: datetime, plan: DayPlan) -> None:
-        record = PlayRecord(self.options.station, slot.program_id, slot.sha256, started, ended)
+    def journal(
+        self, slot: Slot, key: str, started: datetime, ended: datetime, plan: DayPlan, *, completed: bool
+    ) -> None:
+        record = PlayRecord(self.options.station, slot.program_id, slot.sha256, started, ended, completed)
         queue_play(self.folder, record, {"slot": key, "day": plan.day.isoformat()})
         self.send_plays()
 
@@ -316,9 +325,16 @@ class Playout:
             self.summary.failed.append(key)
             return
         if code is None:
-            log.warning("%s cut short by an emergency", slot.program_id)
+            log.warning(
+                "%s cut short by an emergency; replayed after it if its session has room", slot.program_id
+            )
+            self.summary.interrupted.append(key)
+            self.cut.add(key)
+            self.done.discard(key)  # due again: step() replays it after the emergency, or drops it
+            self.journal(slot, key, started, ended, plan, completed=False)
+            return
         self.summary.played.append(key)
-        self.journal(slot, key, started, ended, plan)
+        self.journal(slot, key, started, ended, plan, completed=True)
 
     def step(self) -> float:
         """Play what is due now, or return how long to wait before looking again."""
@@ -336,6 +352,13 @@ class Playout:
             return 0.0
         for slot in plan.slots:
             if slot.key in self.done:
+                continue
+            if slot.key in self.cut and now + timedelta(seconds=slot.duration_s) > slot.session_end:
+                self.done.add(slot.key)
+                self.summary.skipped.append(slot.key)
+                log.warning(
+                    "%s: no room left in session %s to replay it whole", slot.program_id, slot.session
+                )
                 continue
             if slot.starts_at <= now < slot.session_end:
                 self.play(plan, slot, slot.key)

@@ -1,12 +1,13 @@
 """`radio report --month YYYY-MM`: what actually aired, from the play records, against what was scheduled.
 
-Broadcasts and minutes per station and program come from the play records alone (proof of play). A
+Broadcasts and minutes per station and program come from the completed play records alone (proof of
+play); plays cut short by an emergency are not broadcasts: they are listed in interrupted.csv. A
 scheduled item counts as aired when its station played that program on that day within the item's session
 (give or take `SESSION_SLACK`), or at any time that day for an emergency item; each play answers for one
 scheduled item at most. The rest are listed as scheduled items with no play record.
 
-Outputs (written atomically): broadcasts.csv, missing.csv and broadcasts.png (matplotlib, imported here
-only when a chart is drawn).
+Outputs (written atomically): broadcasts.csv, missing.csv, interrupted.csv and broadcasts.png (matplotlib,
+imported here only when a chart is drawn).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class MonthReport:
     rows: tuple[Row, ...]
     missing: tuple[Scheduled, ...]
     scheduled: int
+    interrupted: tuple[PlayRecord, ...] = ()  # cut short: neither broadcasts nor answers to a scheduled item
 
     @property
     def broadcasts(self) -> int:
@@ -139,9 +141,14 @@ def program_titles(programs_dir: Path) -> dict[str, str]:
 def build_report(
     month: str, plays: Sequence[PlayRecord], scheduled: Sequence[Scheduled], titles: Mapping[str, str]
 ) -> MonthReport:
-    """Totals from the plays; scheduled items matched to plays one to one."""
+    """Totals from the completed plays; scheduled items matched to completed plays one to one; plays cut
+    short listed apart."""
+    interrupted = tuple(
+        sorted((p for p in plays if not p.completed), key=lambda p: (p.station, p.started_at))
+    )
+    aired = [p for p in plays if p.completed]
     totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
-    for play in plays:
+    for play in aired:
         entry = totals[(play.station, play.program_id)]
         entry[0] += 1
         entry[1] += play.seconds / 60
@@ -151,7 +158,7 @@ def build_report(
         for (station, program), (n, minutes) in sorted(totals.items())
     )
     unused: dict[tuple[str, date, str], list[PlayRecord]] = defaultdict(list)
-    for play in sorted(plays, key=lambda p: p.started_at):
+    for play in sorted(aired, key=lambda p: p.started_at):
         unused[(play.station, play.started_at.date(), play.program_id)].append(play)
     missing: list[Scheduled] = []
     # emergencies first: they may match a play at any time of the day, the others only within their session
@@ -166,7 +173,7 @@ def build_report(
         else:
             candidates.remove(found)
     missing.sort(key=lambda s: (s.station, s.starts_at))
-    return MonthReport(month, rows, tuple(missing), len(scheduled))
+    return MonthReport(month, rows, tuple(missing), len(scheduled), interrupted)
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -189,6 +196,15 @@ def missing_csv(report: MonthReport) -> str:
         ("station", "date", "session", "starts_at", "program_id", "title"),
         ((m.station, m.day.isoformat(), m.session, m.starts_at.isoformat(), m.program_id, m.title)
          for m in report.missing),
+    )  # fmt: skip
+
+
+def interrupted_csv(report: MonthReport) -> str:
+    return _csv(
+        ("station", "date", "program_id", "started_at", "ended_at", "seconds"),
+        ((p.station, p.started_at.date().isoformat(), p.program_id,
+          p.started_at.isoformat(timespec="milliseconds"), p.ended_at.isoformat(timespec="milliseconds"),
+          f"{p.seconds:.1f}") for p in report.interrupted),
     )  # fmt: skip
 
 
@@ -237,9 +253,10 @@ def output_dir(reports_dir: Path, month: str, stations: Sequence[str]) -> Path:
 
 
 def write_report(report: MonthReport, out_dir: Path, *, chart: bool = True) -> list[Path]:
-    written = [out_dir / "broadcasts.csv", out_dir / "missing.csv"]
+    written = [out_dir / "broadcasts.csv", out_dir / "missing.csv", out_dir / "interrupted.csv"]
     write_text_atomic(written[0], broadcasts_csv(report))
     write_text_atomic(written[1], missing_csv(report))
+    write_text_atomic(written[2], interrupted_csv(report))
     if chart:
         written.append(out_dir / "broadcasts.png")
         draw_chart(report, written[-1])

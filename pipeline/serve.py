@@ -11,7 +11,8 @@ audio route both on disk and over HTTP:
     GET  /feeds/<series>.xml, /media/<file>       public podcast feeds and the files they enclose
     GET  /healthz
 
-Every station route needs `Authorization: Bearer <token>`; a token opens its own station's routes only.
+Every station route needs `Authorization: Bearer <token>`; a token opens its own station's routes only,
+and its program audio only: a file named by one of its own playlists from AUDIO_GRACE ago on.
 Path parts are checked against strict patterns before any file is touched, so no encoding of `..`, `/` or
 `\\` can name a file outside the build folder. Files are read per request (the scheduler replaces them by
 rename at any time); their sha256 is cached by (inode, size, mtime) and headers always describe the very
@@ -62,6 +63,9 @@ CONTENT_TYPES = {
 }
 CHUNK = 256 * 1024
 MAX_PLAYS_PER_POST = 1000
+# a station may still fetch a file its playlists named this long ago (a late sync, a re-fetch of a file it
+# set aside); older days no longer open audio, so a withdrawn program stops being served
+AUDIO_GRACE = timedelta(days=7)
 ACCESS_FORMAT = '%a "%{X-Forwarded-For}i" %t "%r" %s %b %Tf "%{User-Agent}i"'
 
 
@@ -205,10 +209,18 @@ def _playlist_meta(body: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    items = [i for s in data.get("sessions", []) or [] for i in (s.get("items", []) or [])]
+    try:
+        items = [i for s in data.get("sessions", []) or [] for i in (s.get("items", []) or [])]
+        urls = [i.get("url") for i in items]
+        emergency = any(i.get("priority") == "emergency" for i in items)
+    except (AttributeError, TypeError):
+        return {}
+    # the audio files this day opens to its station (`../../programs/<file>`)
+    files = frozenset(n for u in urls if isinstance(u, str) and FILE_RE.match(n := u.rsplit("/", 1)[-1]))
     return {
         "revision": data.get("revision"),
-        "emergency": bool(data.get("emergency")) or any(i.get("priority") == "emergency" for i in items),
+        "emergency": bool(data.get("emergency")) or emergency,
+        "files": files,
     }
 
 
@@ -237,6 +249,50 @@ class FileCache:
         if len(self.entries) > self.limit:
             self.entries.popitem(last=False)
         return found
+
+
+class AudioAccess:
+    """Which program files each station may fetch: those named by its playlists dated from `today - grace`
+    on. Rebuilt for a station only when that set of playlist files changes (names and stat keys), so a
+    request costs one directory scan and a stat per day file; one per server, like FileCache."""
+
+    def __init__(self, playlists_dir: Path, cache: FileCache, grace: timedelta = AUDIO_GRACE) -> None:
+        self.playlists_dir = playlists_dir
+        self.cache = cache
+        self.grace = grace
+        self.entries: dict[str, tuple[tuple[object, ...], frozenset[str]]] = {}
+
+    def allowed(self, station: str, today: date) -> frozenset[str]:
+        folder = self.playlists_dir / station
+        cutoff = (today - self.grace).isoformat()
+        days: list[tuple[str, tuple[int, int, int]]] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    match = DAY_FILE_RE.match(entry.name)
+                    if match and match.group(2) == "json" and match.group(1) >= cutoff:
+                        with contextlib.suppress(FileNotFoundError):
+                            days.append((entry.name, _stat_key(entry.stat())))
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        key = (cutoff, *sorted(days))
+        found = self.entries.get(station)
+        if found is not None and found[0] == key:
+            return found[1]
+        names: set[str] = set()
+        for name, _ in days:
+            path = folder / name
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                names |= self.cache.info(path, fd, keep_body=True).meta.get("files", frozenset())
+            finally:
+                os.close(fd)
+        allowed = frozenset(names)
+        self.entries[station] = (key, allowed)
+        return allowed
 
 
 class Reloading:
@@ -316,6 +372,7 @@ def create_app(
     logger = log or logging.getLogger("radio.serve")
     now = clock or (lambda: datetime.now().astimezone())
     cache = FileCache()
+    audio_access = AudioAccess(paths.playlists_dir, cache)
     state = Reloading(paths, logger)
     media_key: list[tuple[tuple[str, int, int, int], ...]] = [()]
     media_names: list[frozenset[str]] = [frozenset()]
@@ -461,11 +518,15 @@ def create_app(
 
     async def program(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        if state.tokens().station_of(bearer(request.headers.get("Authorization"))) is None:
+        station = state.tokens().station_of(bearer(request.headers.get("Authorization")))
+        if station is None:
             return unauthorized("missing or unknown token")
         match = FILE_RE.match(name)
         if not match:
-            return error(404, "no such program file")
+            return error(404, "no such file")
+        today = now().astimezone(ZoneInfo(state.zone_of(station) or "UTC")).date()
+        if name not in audio_access.allowed(station, today):
+            return error(404, "no such file")  # the same answer as a missing file: existence is not told
         return await send_file(request, paths.programs_dir / name, match.group(1))
 
     async def read_json(request: web.Request) -> Any:

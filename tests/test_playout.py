@@ -8,6 +8,7 @@ import csv
 import json
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pipeline import ffmpeg
 from pipeline.cli import main
 from pipeline.playout import PlayoutOptions, PlayoutSummary, ShiftedClock, run_playout
 from pipeline.plays import plays_between
+from pipeline.reports import build_report, interrupted_csv, month_bounds, scheduled_items
 from pipeline.station_agent import StationFolder, SyncOptions, file_sha256, flush_plays, run_sync
 from tests.test_serve import DAWN, DAY, ZONE, World, running
 
@@ -144,35 +146,88 @@ def test_no_armed_today_falls_back_to_the_last_good_day(
     assert entries[0]["started_at"].startswith(next_day.isoformat())  # at today's times, not the old day's
 
 
-def test_an_emergency_cuts_in_at_once(world: World, tmp_path: Path, tones: dict[str, bytes]) -> None:
+def alarm_at(world: World, opts: SyncOptions, session: tuple[str, str, str, list[str]]) -> Callable[[], None]:
+    """The centre publishes an emergency (first in the afternoon session) and the station syncs it."""
+
+    def alarm() -> None:
+        sessions = [session, ("chieu", "17:00", "17:30", ["khan-cap", "tin-a"])]
+        world.publish("xa-c", DAY, sessions, revision=2, emergency=["khan-cap"])
+        assert run_sync(opts, now=DAWN).days[0].state == "armed"
+
+    return alarm
+
+
+def test_an_emergency_cuts_in_at_once_and_the_cut_item_airs_again(
+    world: World, tmp_path: Path, tones: dict[str, bytes]
+) -> None:
     world.add_program("dai", tones["long"], seconds=4.0)
     world.add_program("khan-cap", tones["c"])
-    world.publish("xa-c", DAY, [("sang", "05:30", "06:00", ["dai"]), ("chieu", "17:00", "17:30", ["tin-a"])])
+    morning = ("sang", "05:30", "06:00", ["dai"])
+    world.publish("xa-c", DAY, [morning, ("chieu", "17:00", "17:30", ["tin-a"])])
     folder = tmp_path / "station"
     with running(world.paths) as base:
         opts = sync_options(world, base, folder)
         assert run_sync(opts, now=DAWN).ok
-
-        def alarm() -> (
-            None
-        ):  # the centre publishes an emergency (first in the afternoon session); it is synced
-            sessions = [
-                ("sang", "05:30", "06:00", ["dai"]),
-                ("chieu", "17:00", "17:30", ["khan-cap", "tin-a"]),
-            ]
-            world.publish("xa-c", DAY, sessions, revision=2, emergency=["khan-cap"])
-            assert run_sync(opts, now=DAWN).days[0].state == "armed"
-
-        timer = threading.Timer(1.2, alarm)
+        timer = threading.Timer(1.2, alarm_at(world, opts, morning))
         timer.start()
-        summary = play(folder, at(DAY, "05:29:59.8"), at(DAY, "05:30:02.6"))
+        summary = play(folder, at(DAY, "05:29:59.8"), at(DAY, "05:30:02.6"), sync=opts)
         timer.join()
+        assert asyncio.run(flush_plays(opts)) == 0  # everything already delivered
     entries = journal(folder)
-    assert [e["program_id"] for e in entries] == ["dai", "khan-cap"]
+    assert [(e["program_id"], e["completed"]) for e in entries] == [
+        ("dai", False),
+        ("khan-cap", True),
+        ("dai", True),
+    ]
     cut = datetime.fromisoformat(entries[0]["ended_at"]) - datetime.fromisoformat(entries[0]["started_at"])
-    assert cut < timedelta(seconds=3)  # the 4 s item was cut short
+    assert cut < timedelta(seconds=3)  # the 4 s item was cut short; ended_at says when
     assert entries[1]["started_at"] < at(DAY, "05:30:03").isoformat()  # at once, not at 17:00
-    assert summary.played[1].startswith("emergency|")
+    assert entries[2]["started_at"] >= entries[1]["ended_at"]  # replayed whole after the emergency
+    whole = datetime.fromisoformat(entries[2]["ended_at"]) - datetime.fromisoformat(entries[2]["started_at"])
+    assert whole > timedelta(seconds=3.5)
+    assert [k.split("|")[0] for k in summary.interrupted] == ["dai"]
+    assert summary.played[0].startswith("emergency|") and summary.played[1].startswith("dai|")
+    # the server keeps all three; the report counts two broadcasts and lists the cut one apart
+    stored = plays_between(world.paths.plays_db, DAY, DAY, ["xa-c"])
+    assert [(r.program_id, r.completed) for r in stored] == [
+        ("dai", False),
+        ("khan-cap", True),
+        ("dai", True),
+    ]
+    first, last = month_bounds("2026-03")
+    scheduled, _ = scheduled_items(world.paths.playlists_dir, first, last, ["xa-c"])
+    report = build_report("2026-03", stored, scheduled, {})
+    assert {(r.program_id, r.broadcasts) for r in report.rows} == {("dai", 1), ("khan-cap", 1)}
+    assert report.rows[0].minutes == pytest.approx(whole.total_seconds() / 60, abs=0.01)
+    assert [(p.program_id, p.completed) for p in report.interrupted] == [("dai", False)]
+    assert "dai" in interrupted_csv(report) and "khan-cap" not in interrupted_csv(report)
+
+
+def test_a_cut_item_without_room_left_in_its_session_is_dropped(
+    world: World, tmp_path: Path, tones: dict[str, bytes]
+) -> None:
+    """Booted late: the 4 s item starts at 05:59:55.8, is cut at about :57, the emergency ends before :58;
+    a whole replay would run past 06:00, so it is dropped, and a restarted playout does not replay it."""
+    world.add_program("dai", tones["long"], seconds=4.0)
+    world.add_program("khan-cap", tones["c"])
+    morning = ("sang", "05:30", "06:00", ["dai"])
+    world.publish("xa-c", DAY, [morning, ("chieu", "17:00", "17:30", ["tin-a"])])
+    folder = tmp_path / "station"
+    with running(world.paths) as base:
+        opts = sync_options(world, base, folder)
+        assert run_sync(opts, now=DAWN).ok
+        timer = threading.Timer(1.2, alarm_at(world, opts, morning))
+        timer.start()
+        summary = play(folder, at(DAY, "05:59:55.8"), at(DAY, "05:59:58.8"))
+        timer.join()
+    assert [(e["program_id"], e["completed"]) for e in journal(folder)] == [
+        ("dai", False),
+        ("khan-cap", True),
+    ]
+    assert [k.split("|")[0] for k in summary.interrupted] == ["dai"]
+    assert [k.split("|")[0] for k in summary.skipped] == ["dai"]
+    again = play(folder, at(DAY, "05:59:58.9"), at(DAY, "05:59:59.4"))  # restarted: the journal says cut
+    assert again.played == [] and [k.split("|")[0] for k in again.skipped] == ["dai"]
 
 
 def test_play_records_wait_on_disk_until_the_server_answers(world: World, tmp_path: Path) -> None:

@@ -115,6 +115,7 @@ def test_concurrent_writers_store_each_play_once(tmp_path: Path) -> None:
         ({"started_at": "2026-03-02T05:30:00"}, "plays[0].started_at"),
         ({"ended_at": "2026-03-02T05:00:00+07:00"}, "plays[0].ended_at"),
         ({"station": "xa-e"}, "plays[0].station"),
+        ({"completed": "no"}, "plays[0].completed"),
     ],
 )
 def test_malformed_records_are_refused_by_field(change: dict[str, str], field: str) -> None:
@@ -220,3 +221,56 @@ def test_plays_sent_in_utc_are_filed_under_the_station_local_day(world: World) -
     assert plays_between(world.paths.plays_db, date(2026, 2, 1), date(2026, 2, 28)) == []
     (stored,) = plays_between(world.paths.plays_db, date(2026, 3, 1), date(2026, 3, 1))
     assert stored.started_at == local and stored.started_at.utcoffset() == timedelta(hours=7)
+
+
+OLD_SCHEMA = """
+CREATE TABLE plays (
+    station TEXT NOT NULL, program_id TEXT NOT NULL, sha256 TEXT NOT NULL, started_at TEXT NOT NULL,
+    ended_at TEXT NOT NULL, started_utc TEXT NOT NULL, local_day TEXT NOT NULL, seconds REAL NOT NULL,
+    received_at TEXT NOT NULL, UNIQUE (station, program_id, started_utc)
+);
+CREATE TABLE station_status (
+    station TEXT PRIMARY KEY, last_sync_at TEXT NOT NULL, agent_version TEXT NOT NULL,
+    armed_days TEXT NOT NULL, last_error TEXT NOT NULL, address TEXT NOT NULL
+);
+INSERT INTO plays VALUES ('xa-c', 'tin-a', '%s', '2026-03-02T05:30:00.000+07:00',
+    '2026-03-02T05:31:00.000+07:00', '2026-03-01T22:30:00.000+00:00', '2026-03-02', 60.0,
+    '2026-03-02T20:00:00+07:00');
+""" % ("ab" * 32)
+
+
+def test_a_database_from_before_completed_is_migrated_in_place(tmp_path: Path) -> None:
+    db_path = tmp_path / "plays.sqlite"
+    with sqlite3.connect(db_path) as old:
+        old.executescript(OLD_SCHEMA)
+    start = datetime(2026, 3, 2, 5, 40, tzinfo=ZONE)
+    cut = PlayRecord("xa-c", "tin-b", SHA, start, start + timedelta(seconds=20), completed=False)
+    assert add_plays(db_path, [cut], start) == (1, 0)
+    stored = plays_between(db_path, DAY, DAY)
+    assert [(r.program_id, r.completed) for r in stored] == [("tin-a", True), ("tin-b", False)]
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert db.execute("SELECT count(*) FROM plays").fetchone()[0] == 2
+    assert add_plays(db_path, [cut], start) == (0, 1)  # a second open migrates nothing and keeps the key
+
+
+def test_completed_travels_from_the_station_to_the_database(world: World) -> None:
+    from tests.test_serve import running
+
+    token = world.token("xa-c")
+    start = datetime(2026, 3, 2, 5, 30, tzinfo=ZONE)
+    cut = PlayRecord("xa-c", "tin-a", SHA, start, start + timedelta(seconds=12), completed=False).to_json()
+    assert cut["completed"] is False
+    older = record("xa-c", "tin-b", start + timedelta(minutes=1)).to_json()
+    del older["completed"]  # an agent from before the field: its plays were whole
+    body = json.dumps({"plays": [cut, older]}).encode()
+    with running(world.paths) as base:
+        reply = json.loads(
+            request(base, "/v1/stations/xa-c/plays", token=token, method="POST", body=body).body
+        )
+    assert reply == {"accepted": 2, "duplicates": 0, "rejected": []}
+    stored = plays_between(world.paths.plays_db, DAY, DAY)
+    assert [(r.program_id, r.completed, r.seconds) for r in stored] == [
+        ("tin-a", False, 12.0),
+        ("tin-b", True, 60.0),
+    ]

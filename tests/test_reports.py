@@ -35,6 +35,8 @@ def test_report_totals_match_the_records(world: World, monkeypatch: pytest.Monke
         play("xa-c", "tin-a", at(date(2026, 2, 28), 17, 0), 60),  # last month
     ]  # fmt: skip
     add_plays(world.paths.plays_db, records, at(DAY, 20, 0))
+    cut_short = PlayRecord("xa-c", "tin-b", "cd" * 32, at(DAY, 5, 31), at(DAY, 5, 31, 40), completed=False)
+    add_plays(world.paths.plays_db, [cut_short], at(DAY, 20, 0))  # not a broadcast: listed apart
     march = [r for r in records if r.started_at.month == 3]
     monkeypatch.chdir(world.root)
     result = CliRunner().invoke(main, ["report", "--month", "2026-03"])
@@ -54,6 +56,8 @@ def test_report_totals_match_the_records(world: World, monkeypatch: pytest.Monke
     assert (folder / "broadcasts.png").stat().st_size > 5000
     # the world's playlists: xa-c tin-a and tin-b at 05:30 on DAY (both aired), xa-e tin-b (aired)
     assert list(csv.DictReader((folder / "missing.csv").open(encoding="utf-8"))) == []
+    cut = list(csv.DictReader((folder / "interrupted.csv").open(encoding="utf-8")))
+    assert [(c["station"], c["program_id"], c["seconds"]) for c in cut] == [("xa-c", "tin-b", "40.0")]
     only = CliRunner().invoke(main, ["report", "--month", "2026-03", "--station", "xa-e", "--no-chart"])
     assert only.exit_code == 0, only.output
     mine = list(csv.DictReader((folder / "xa-e" / "broadcasts.csv").open(encoding="utf-8")))

@@ -372,10 +372,10 @@ def test_etag_round_trip_and_change(world: World) -> None:
             request(base, "/v1/playlists/xa-c/", token=token, If_None_Match=index.headers["etag"]).status
             == 200
         )
-        audio = request(base, "/v1/programs/tin-a.mp3", token=token)
-        assert audio.headers["etag"] == f'"{world.programs["tin-a"].sha256}"'
+        audio = request(base, "/v1/programs/tin-b.mp3", token=token)  # revision 2 names tin-b only
+        assert audio.headers["etag"] == f'"{world.programs["tin-b"].sha256}"'
         assert (
-            request(base, "/v1/programs/tin-a.mp3", token=token, If_None_Match=audio.headers["etag"]).status
+            request(base, "/v1/programs/tin-b.mp3", token=token, If_None_Match=audio.headers["etag"]).status
             == 304
         )
 
@@ -476,3 +476,44 @@ def test_serve_stops_before_listening_on_a_damaged_token_store(
     result = CliRunner().invoke(main, ["serve", "--port", "0"])
     assert result.exit_code == 2
     assert "station-tokens.json: field 'stations.xa-c.sha256'" in result.stderr
+
+
+def test_a_station_fetches_only_the_audio_its_own_playlists_name(
+    world: World, tones: dict[str, bytes]
+) -> None:
+    """xa-e's playlist names tin-b only: tin-a (xa-c's) is 404 for it, exactly like a file that does not
+    exist, while xa-c gets both."""
+    world.add_program("rieng", tones["c"])  # on disk, named by no playlist at all
+    mine, theirs = world.token("xa-c"), world.token("xa-e")
+    with running(world.paths) as base:
+        own = request(base, "/v1/programs/tin-b.mp3", token=theirs)
+        assert own.status == 200 and own.body == (world.build / "programs" / "tin-b.mp3").read_bytes()
+        other = request(base, "/v1/programs/tin-a.mp3", token=theirs)
+        absent = request(base, "/v1/programs/khong-co.mp3", token=theirs)
+        assert other.status == absent.status == 404 and other.body == absent.body
+        assert "etag" not in other.headers and "x-content-sha256" not in other.headers
+        assert request(base, "/v1/programs/tin-a.mp3", token=theirs, method="HEAD").status == 404
+        assert request(base, "/v1/programs/tin-a.mp3", token=mine).status == 200
+        assert request(base, "/v1/programs/rieng.mp3", token=mine).status == 404
+        # a newly published day opens its files at once (the index follows the playlists folder)
+        world.publish("xa-e", DAY + timedelta(days=1), [("sang", "05:30", "06:00", ["tin-a"])])
+        assert request(base, "/v1/programs/tin-a.mp3", token=theirs).status == 200
+
+
+def test_a_withdrawn_program_closes_after_the_grace_window(world: World) -> None:
+    """tin-a aired on DAY - 3 and was scheduled on DAY; re-scheduling DAY without it (withdrawn) leaves it
+    open only while DAY - 3 is within the 7-day grace window."""
+    world.publish("xa-c", DAY - timedelta(days=3), [("sang", "05:30", "06:00", ["tin-a"])])
+    token = world.token("xa-c")
+    clock = [DAWN]
+    with running(world.paths, clock=lambda: clock[0]) as base:
+        assert request(base, "/v1/programs/tin-a.mp3", token=token).status == 200
+        world.publish("xa-c", DAY, [("sang", "05:30", "06:00", ["tin-b"])], revision=2)
+        assert request(base, "/v1/programs/tin-a.mp3", token=token).status == 200  # DAY - 3 still names it
+        clock[0] = DAWN + timedelta(days=4)  # DAY - 3 is today - 7: the last day of grace
+        assert request(base, "/v1/programs/tin-a.mp3", token=token).status == 200
+        clock[0] = DAWN + timedelta(days=5)
+        assert request(base, "/v1/programs/tin-a.mp3", token=token).status == 404
+        assert request(base, "/v1/programs/tin-b.mp3", token=token).status == 200  # DAY still names it
+        world.publish("xa-c", DAY + timedelta(days=6), [("sang", "05:30", "06:00", ["tin-a"])])
+        assert request(base, "/v1/programs/tin-a.mp3", token=token).status == 200  # scheduled again
