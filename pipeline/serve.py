@@ -387,6 +387,9 @@ def create_app(
         return response
 
     def authorize(request: web.Request, station: str) -> web.Response | None:
+        """None when the request may act for `station`, else the answer to send (404, 403 or 401)."""
+        if not ID_RE.match(station):
+            return error(404, "no such station")
         verdict = state.tokens().check(station, bearer(request.headers.get("Authorization")))
         if verdict == "ok":
             return None
@@ -459,8 +462,6 @@ def create_app(
 
     async def playlist_index(request: web.Request) -> web.Response:
         station = request.match_info["station"]
-        if not ID_RE.match(station):
-            return error(404, "no such station")
         if (denied := authorize(request, station)) is not None:
             return denied
         zone = state.zone_of(station) or "UTC"
@@ -503,8 +504,6 @@ def create_app(
 
     async def playlist(request: web.Request) -> web.Response:
         station, name = request.match_info["station"], request.match_info["name"]
-        if not ID_RE.match(station):
-            return error(404, "no such station")
         if (denied := authorize(request, station)) is not None:
             return denied
         match = DAY_FILE_RE.match(name)
@@ -541,8 +540,6 @@ def create_app(
 
     async def post_plays(request: web.Request) -> web.Response:
         station = request.match_info["station"]
-        if not ID_RE.match(station):
-            return error(404, "no such station")
         if (denied := authorize(request, station)) is not None:
             return denied
         data = await read_json(request)
@@ -565,8 +562,6 @@ def create_app(
 
     async def post_status(request: web.Request) -> web.Response:
         station = request.match_info["station"]
-        if not ID_RE.match(station):
-            return error(404, "no such station")
         if (denied := authorize(request, station)) is not None:
             return denied
         data = await read_json(request)
